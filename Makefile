@@ -1,0 +1,34 @@
+# Everything sets itself up on a fresh Debian machine: `make test`, `make demo`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: test demo lint setup clean
+
+test: setup
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest
+
+demo: setup
+	$(PY) examples/lecture_circuits.py
+
+lint: setup
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+setup: $(VENV)/.installed system-packages
+.PHONY: system-packages
+
+# The system `dot` program renders diagrams; Debian's graphviz package has it.
+system-packages:
+	@command -v dot >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q graphviz; }
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,232 @@
+"""Element-wise functions: exp, log, sqrt, abs and the activations.
+
+Each keeps the least its backward needs; where the local gradient is written
+in terms of the output (exp, sqrt, sigmoid, tanh) the gate keeps the output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gates.base import Gate
+
+__all__ = [
+    "ExpGate",
+    "LogGate",
+    "SqrtGate",
+    "AbsGate",
+    "SigmoidGate",
+    "TanhGate",
+    "ReLUGate",
+    "LeakyReLUGate",
+    "SoftmaxGate",
+]
+
+
+class ExpGate(Gate):
+    """Element-wise exponential.
+
+    forward   z = exp(x)
+    backward  dL/dx = upstream * z
+    """
+
+    symbol = "exp"
+    short_name = "exp"
+    local_gradient = "dz/dx = exp(x) = z"
+
+    def forward(self, x):
+        self.z = np.exp(x)
+        return self.z
+
+    def backward(self, upstream):
+        return (upstream * self.z,)
+
+
+class LogGate(Gate):
+    """Element-wise natural logarithm.
+
+    forward   z = log(x)
+    backward  dL/dx = upstream / x
+    """
+
+    symbol = "log"
+    short_name = "log"
+    local_gradient = "dz/dx = 1/x"
+
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, upstream):
+        return (upstream / self.x,)
+
+
+class SqrtGate(Gate):
+    """Element-wise square root.
+
+    forward   z = sqrt(x)
+    backward  dL/dx = upstream / (2 z)
+    """
+
+    symbol = "√"
+    short_name = "sqrt"
+    local_gradient = "dz/dx = 1/(2√x)"
+
+    def forward(self, x):
+        self.z = np.sqrt(x)
+        return self.z
+
+    def backward(self, upstream):
+        return (upstream / (2 * self.z),)
+
+
+class AbsGate(Gate):
+    """Element-wise absolute value.
+
+    forward   z = |x|
+    backward  dL/dx = upstream * sign(x)
+
+    At ``x == 0`` the gradient is 0 (``sign(0) = 0``), the subgradient
+    numpy's ``sign`` and PyTorch both use.
+    """
+
+    symbol = "abs"
+    short_name = "abs"
+    local_gradient = "dz/dx = sign(x)"
+
+    def forward(self, x):
+        self.x = x
+        return np.abs(x)
+
+    def backward(self, upstream):
+        return (upstream * np.sign(self.x),)
+
+
+class SigmoidGate(Gate):
+    """Logistic sigmoid, the lecture's fused ``1 / (1 + exp(-x))``.
+
+    forward   z = σ(x) = 1 / (1 + exp(-x))
+    backward  dL/dx = upstream * z * (1 - z)
+
+    Computed as ``exp(-log(1 + exp(-x)))`` with ``np.logaddexp`` so that
+    ``x = ±1000`` neither overflows nor warns, and tiny outputs keep their
+    relative precision. Keeps its output, in which the gradient is written.
+    """
+
+    symbol = "σ"
+    short_name = "sigmoid"
+    local_gradient = "dz/dx = σ(x)(1 - σ(x))"
+
+    def forward(self, x):
+        self.z = np.exp(-np.logaddexp(0, -x))
+        return self.z
+
+    def backward(self, upstream):
+        return (upstream * self.z * (1 - self.z),)
+
+
+class TanhGate(Gate):
+    """Hyperbolic tangent.
+
+    forward   z = tanh(x)
+    backward  dL/dx = upstream * (1 - z²)
+    """
+
+    symbol = "tanh"
+    short_name = "tanh"
+    local_gradient = "dz/dx = 1 - tanh²(x)"
+
+    def forward(self, x):
+        self.z = np.tanh(x)
+        return self.z
+
+    def backward(self, upstream):
+        return (upstream * (1 - self.z * self.z),)
+
+
+class ReLUGate(Gate):
+    """Rectified linear unit.
+
+    forward   z = max(0, x)
+    backward  dL/dx = upstream * [x > 0]
+
+    Tie policy: relu'(0) = 0, as in PyTorch: at exactly zero no gradient passes.
+    """
+
+    symbol = "relu"
+    short_name = "relu"
+    local_gradient = "dz/dx = [x > 0]"
+
+    def forward(self, x):
+        self.positive = np.greater(x, 0)
+        return np.maximum(x, 0)
+
+    def backward(self, upstream):
+        return (np.where(self.positive, upstream, np.zeros((), np.result_type(upstream)))[()],)
+
+
+class LeakyReLUGate(Gate):
+    """Leaky rectified linear unit with slope ``alpha`` below zero.
+
+    forward   z = x if x > 0 else alpha * x
+    backward  dL/dx = upstream * (1 if x > 0 else alpha)
+
+    At ``x == 0`` the slope is ``alpha``, the same side as ReLU's zero.
+
+    Parameters
+    ----------
+    alpha : float, default 0.01
+        Slope for negative inputs (PyTorch's ``negative_slope``).
+    """
+
+    symbol = "leaky_relu"
+    short_name = "leaky_relu"
+    local_gradient = "dz/dx = 1 if x > 0 else α"
+
+    def __init__(self, alpha: float = 0.01):
+        self.alpha = alpha
+
+    def forward(self, x):
+        self.positive = np.greater(x, 0)
+        return np.where(self.positive, x, self.alpha * x)[()]
+
+    def backward(self, upstream):
+        return (np.where(self.positive, upstream, self.alpha * upstream)[()],)
+
+    def __repr__(self) -> str:
+        return f"LeakyReLUGate(alpha={self.alpha!r})"
+
+
+class SoftmaxGate(Gate):
+    """Softmax along one axis, computed stably with the log-sum-exp shift.
+
+    forward   z_i = exp(x_i - max(x)) / Σ_j exp(x_j - max(x))
+    backward  dL/dx = z * (upstream - Σ_j upstream_j z_j)
+
+    The second line is the Jacobian ``diag(z) - z zᵀ`` applied to the
+    upstream gradient without building it.
+
+    Parameters
+    ----------
+    axis : int, default -1
+        The axis whose entries sum to one.
+    """
+
+    symbol = "softmax"
+    short_name = "softmax"
+    local_gradient = "dz_i/dx_j = z_i(δ_ij - z_j)"
+
+    def __init__(self, axis: int = -1):
+        self.axis = axis
+
+    def forward(self, x):
+        shifted = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
+        self.z = shifted / np.sum(shifted, axis=self.axis, keepdims=True)
+        return self.z
+
+    def backward(self, upstream):
+        z = self.z
+        return (z * (upstream - np.sum(upstream * z, axis=self.axis, keepdims=True)),)
+
+    def __repr__(self) -> str:
+        return f"SoftmaxGate(axis={self.axis})"

@@ -1,0 +1,240 @@
+"""Arithmetic gates: + - * / negation, powers, max and min.
+
+Binary gates broadcast like numpy; their backward sums each gradient back down
+to its input's shape with :func:`gates.base.unbroadcast`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gates.base import Gate, unbroadcast
+
+__all__ = [
+    "AddGate",
+    "SubtractGate",
+    "MultiplyGate",
+    "DivideGate",
+    "NegateGate",
+    "PowerGate",
+    "MaxGate",
+    "MinGate",
+]
+
+
+class AddGate(Gate):
+    """Element-wise sum, numpy broadcasting: the gradient *distributor*.
+
+    forward   z = x + y
+    backward  dL/dx = unbroadcast(upstream, x.shape)
+              dL/dy = unbroadcast(upstream, y.shape)
+
+    Both inputs receive the upstream gradient unchanged.
+    """
+
+    symbol = "+"
+    short_name = "add"
+    local_gradient = "dz/dx = 1, dz/dy = 1"
+    pattern = "gradient distributor: passes the upstream gradient unchanged to every input"
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = np.shape(x), np.shape(y)
+        return x + y
+
+    def backward(self, upstream):
+        want_x, want_y = self.needs_input_grad
+        return (
+            unbroadcast(upstream, self.x_shape) if want_x else None,
+            unbroadcast(upstream, self.y_shape) if want_y else None,
+        )
+
+
+class SubtractGate(Gate):
+    """Element-wise difference, numpy broadcasting.
+
+    forward   z = x - y
+    backward  dL/dx = unbroadcast(upstream, x.shape)
+              dL/dy = unbroadcast(-upstream, y.shape)
+    """
+
+    symbol = "-"
+    short_name = "sub"
+    local_gradient = "dz/dx = 1, dz/dy = -1"
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = np.shape(x), np.shape(y)
+        return x - y
+
+    def backward(self, upstream):
+        want_x, want_y = self.needs_input_grad
+        return (
+            unbroadcast(upstream, self.x_shape) if want_x else None,
+            unbroadcast(-upstream, self.y_shape) if want_y else None,
+        )
+
+
+class MultiplyGate(Gate):
+    """Element-wise product, numpy broadcasting: the gradient *switcher*.
+
+    forward   z = x * y
+    backward  dL/dx = unbroadcast(upstream * y, x.shape)
+              dL/dy = unbroadcast(upstream * x, y.shape)
+
+    Each input's gradient is the upstream gradient scaled by the *other* input.
+    """
+
+    symbol = "*"
+    short_name = "mul"
+    local_gradient = "dz/dx = y, dz/dy = x"
+    pattern = "gradient switcher: scales the upstream gradient by the other input's value"
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, upstream):
+        want_x, want_y = self.needs_input_grad
+        return (
+            unbroadcast(upstream * self.y, np.shape(self.x)) if want_x else None,
+            unbroadcast(upstream * self.x, np.shape(self.y)) if want_y else None,
+        )
+
+
+class DivideGate(Gate):
+    """Element-wise quotient, numpy broadcasting.
+
+    forward   z = x / y
+    backward  dL/dx = unbroadcast(upstream / y, x.shape)
+              dL/dy = unbroadcast(-upstream * z / y, y.shape)      (z / y = x / y²)
+    """
+
+    symbol = "/"
+    short_name = "div"
+    local_gradient = "dz/dx = 1/y, dz/dy = -x/y²"
+
+    def forward(self, x, y):
+        self.x_shape, self.y = np.shape(x), y
+        self.z = x / y
+        return self.z
+
+    def backward(self, upstream):
+        want_x, want_y = self.needs_input_grad
+        scaled = upstream / self.y
+        return (
+            unbroadcast(scaled, self.x_shape) if want_x else None,
+            unbroadcast(-scaled * self.z, np.shape(self.y)) if want_y else None,
+        )
+
+
+class NegateGate(Gate):
+    """Element-wise negation.
+
+    forward   z = -x
+    backward  dL/dx = -upstream
+    """
+
+    symbol = "-x"
+    short_name = "neg"
+    local_gradient = "dz/dx = -1"
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, upstream):
+        return (-upstream,)
+
+
+class PowerGate(Gate):
+    """Element-wise power with a fixed exponent ``p``.
+
+    forward   z = x ** p
+    backward  dL/dx = upstream * p * x ** (p - 1)
+
+    Parameters
+    ----------
+    exponent : float
+        The constant power ``p``; ``PowerGate(-1)`` is the lecture's ``1/x``.
+    """
+
+    short_name = "pow"
+    local_gradient = "dz/dx = p·x^(p-1)"
+
+    def __init__(self, exponent: float):
+        if not np.isscalar(exponent) or isinstance(exponent, (bool, str)):
+            raise TypeError(f"PowerGate exponent must be a number, got {exponent!r}")
+        self.exponent = exponent
+
+    @property
+    def symbol(self) -> str:
+        return f"**{self.exponent:g}"
+
+    def forward(self, x):
+        self.x = x
+        return np.power(x, self.exponent)
+
+    def backward(self, upstream):
+        p = self.exponent
+        return (upstream * p * np.power(self.x, p - 1),)
+
+    def __repr__(self) -> str:
+        return f"PowerGate({self.exponent!r})"
+
+
+class MaxGate(Gate):
+    """Element-wise maximum, numpy broadcasting: the gradient *router*.
+
+    forward   z = max(x, y)
+    backward  dL/dx = unbroadcast(upstream * [x >= y], x.shape)
+              dL/dy = unbroadcast(upstream * [x < y], y.shape)
+
+    Tie policy: where ``x == y`` the whole gradient goes to the first input,
+    ``x``, so every element's gradient is routed to exactly one input and none
+    is lost or counted twice.
+    """
+
+    symbol = "max"
+    short_name = "max"
+    local_gradient = "dz/dx = [x ≥ y], dz/dy = [x < y]"
+    pattern = "gradient router: sends the upstream gradient to the larger input only"
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = np.shape(x), np.shape(y)
+        self.x_wins = np.greater_equal(x, y)
+        return np.maximum(x, y)
+
+    def backward(self, upstream):
+        return _route(upstream, self.x_wins, self.x_shape, self.y_shape, self.needs_input_grad)
+
+
+class MinGate(Gate):
+    """Element-wise minimum, numpy broadcasting: a gradient router like max.
+
+    forward   z = min(x, y)
+    backward  dL/dx = unbroadcast(upstream * [x <= y], x.shape)
+              dL/dy = unbroadcast(upstream * [x > y], y.shape)
+
+    Tie policy: where ``x == y`` the whole gradient goes to the first input, ``x``.
+    """
+
+    symbol = "min"
+    short_name = "min"
+    local_gradient = "dz/dx = [x ≤ y], dz/dy = [x > y]"
+    pattern = "gradient router: sends the upstream gradient to the smaller input only"
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = np.shape(x), np.shape(y)
+        self.x_wins = np.less_equal(x, y)
+        return np.minimum(x, y)
+
+    def backward(self, upstream):
+        return _route(upstream, self.x_wins, self.x_shape, self.y_shape, self.needs_input_grad)
+
+
+def _route(upstream, x_wins, x_shape, y_shape, needs_input_grad):
+    """Send each element of ``upstream`` to x where ``x_wins``, else to y."""
+    want_x, want_y = needs_input_grad
+    zero = np.zeros((), dtype=np.result_type(upstream))
+    return (
+        unbroadcast(np.where(x_wins, upstream, zero)[()], x_shape) if want_x else None,
+        unbroadcast(np.where(x_wins, zero, upstream)[()], y_shape) if want_y else None,
+    )

@@ -1,0 +1,131 @@
+"""The Gate contract and the helpers every gate shares."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+import numpy as np
+
+__all__ = ["Gate", "unbroadcast"]
+
+
+class Gate:
+    """One operation of a computational graph: a forward and a backward.
+
+    ``forward(*inputs)`` computes the output and keeps on the gate what
+    ``backward`` needs; ``backward(upstream)`` takes dL/dz, the gradient of the
+    loss with respect to the output, and returns a tuple with one gradient per
+    input, each ``local gradient x upstream`` and shaped exactly like its input.
+
+    A gate instance is one node: it holds the cache of its last forward, so
+    one instance cannot stand at two places in a graph.
+
+    Attributes
+    ----------
+    symbol : str
+        What a diagram writes on the gate, e.g. ``"+"`` or ``"max"``.
+    local_gradient : str
+        The local gradient in a few characters, e.g. ``"dz/dx = y"``.
+    short_name : str
+        Prefix of the names a graph gives this gate's nodes (``mul_3``);
+        by default the class name without "Gate", in lower case.
+    needs_input_grad : tuple of bool
+        Which inputs want a gradient. The graph sets it before backward; used
+        alone, a gate wants them all. A gate may skip an unwanted gradient and
+        return ``None`` in its place; ``None`` also stands for an input that has
+        no gradient at all (integer labels).
+
+    Examples
+    --------
+    A new gate subclasses ``Gate`` and writes the two passes side by side:
+
+    >>> class SquareGate(Gate):
+    ...     symbol = "x²"
+    ...     local_gradient = "dz/dx = 2x"
+    ...     def forward(self, x):
+    ...         self.x = x
+    ...         return x * x
+    ...     def backward(self, upstream):
+    ...         return (2 * self.x * upstream,)
+    >>> gate = SquareGate()
+    >>> gate.forward(3.0)
+    9.0
+    >>> gate.backward(1.0)
+    (6.0,)
+    """
+
+    symbol = "?"
+    local_gradient = ""
+    _needs_input_grad: tuple[bool, ...] | None = None
+
+    def forward(self, *inputs):
+        """Compute the output from the inputs, caching what backward needs."""
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def backward(self, upstream):
+        """Return one gradient per input: local gradient x ``upstream``."""
+        raise NotImplementedError(f"{type(self).__name__} does not define backward()")
+
+    @property
+    def short_name(self) -> str:
+        return type(self).__name__.removesuffix("Gate").lower() or "gate"
+
+    @classmethod
+    def arity(cls) -> int | None:
+        """Number of inputs ``forward`` takes, or None if it takes ``*inputs``."""
+        return _arity(cls)
+
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        if self._needs_input_grad is not None:
+            return self._needs_input_grad
+        return (True,) * (self.arity() or 0)
+
+    @needs_input_grad.setter
+    def needs_input_grad(self, flags) -> None:
+        self._needs_input_grad = tuple(bool(flag) for flag in flags)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+@functools.cache
+def _arity(cls: type) -> int | None:
+    parameters = inspect.signature(cls.forward).parameters.values()
+    kinds = [p.kind for p in parameters][1:]  # drop self
+    if inspect.Parameter.VAR_POSITIONAL in kinds:
+        return None
+    return sum(k in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD) for k in kinds)
+
+
+def unbroadcast(grad, shape: tuple[int, ...]):
+    """Sum ``grad`` down to ``shape``: the backward of numpy broadcasting.
+
+    Broadcasting copies an input along new leading axes and along axes of
+    length 1; each copy's gradient flows back to the one original element, so
+    the gradient is summed over exactly those axes.
+
+    Parameters
+    ----------
+    grad : array_like
+        Gradient with respect to the broadcast result.
+    shape : tuple of int
+        Shape of the input before broadcasting.
+
+    Examples
+    --------
+    >>> unbroadcast(np.ones((2, 3)), (3,))
+    array([2., 2., 2.])
+    >>> unbroadcast(np.ones((2, 3)), (2, 1))
+    array([[3.],
+           [3.]])
+    >>> unbroadcast(np.ones((2, 3)), ())
+    np.float64(6.0)
+    """
+    if np.shape(grad) == shape:
+        return grad
+    leading = np.ndim(grad) - len(shape)
+    stretched = tuple(leading + axis for axis, n in enumerate(shape) if n == 1)
+    summed = np.sum(grad, axis=tuple(range(leading)) + stretched, keepdims=True)
+    return summed.reshape(shape)[()]

@@ -1,0 +1,140 @@
+"""Matrix products and shape gates: matmul, the linear layer, transpose, reshape."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gates.base import Gate, unbroadcast
+
+__all__ = ["MatMulGate", "LinearGate", "TransposeGate", "ReshapeGate"]
+
+
+class MatMulGate(Gate):
+    """Matrix product with numpy's ``@`` rules (1-D operands, batch broadcasting).
+
+    forward   Z = X @ Y
+    backward  dL/dX = upstream @ Yᵀ
+              dL/dY = Xᵀ @ upstream
+
+    A 1-D ``X`` is a row and a 1-D ``Y`` a column, as in numpy; batch axes
+    of stacked matrices broadcast and their gradients are summed back.
+    """
+
+    symbol = "@"
+    short_name = "matmul"
+    local_gradient = "dZ/dX = Yᵀ, dZ/dY = Xᵀ"
+
+    def forward(self, x, y):
+        x, y = np.asarray(x), np.asarray(y)
+        if x.ndim == 0 or y.ndim == 0:
+            raise ValueError(f"matmul of {x.shape} and {y.shape}: both operands need at least one dimension")
+        inner_y = y.shape[0] if y.ndim == 1 else y.shape[-2]
+        if x.shape[-1] != inner_y:
+            raise ValueError(f"matmul of {x.shape} and {y.shape}: inner dimensions {x.shape[-1]} and {inner_y} differ")
+        self.x, self.y = x, y
+        return x @ y
+
+    def backward(self, upstream):
+        want_x, want_y = self.needs_input_grad
+        x, y = self.x, self.y
+        # Work with matrices: a 1-D x is a (1, n) row, a 1-D y an (n, 1) column.
+        x2 = x[np.newaxis, :] if x.ndim == 1 else x
+        y2 = y[:, np.newaxis] if y.ndim == 1 else y
+        batch = np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2])
+        upstream2 = np.reshape(upstream, (*batch, x2.shape[-2], y2.shape[-1]))
+        grad_x = grad_y = None
+        if want_x:
+            grad_x = unbroadcast(upstream2 @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)
+        if want_y:
+            grad_y = unbroadcast(np.swapaxes(x2, -1, -2) @ upstream2, y2.shape).reshape(y.shape)
+        return grad_x, grad_y
+
+
+class LinearGate(Gate):
+    """The chapter's fully connected layer, ``Z = A Wᵀ + 1 bᵀ``, in one gate.
+
+    forward   Z = A @ Wᵀ + b          A: (N, n_in), W: (n_out, n_in), b: (n_out,)
+    backward  dL/dA = upstream @ W
+              dL/dW = upstreamᵀ @ A
+              dL/db = Σ_rows upstream
+
+    ``W`` keeps the seed chapter's shape ``(n_out, n_in)``; a 1-D ``A`` is a
+    single example. The same as ``A @ W.T + b`` built from three gates, with
+    one fewer temporary and a ``dA`` skipped when ``A`` is data.
+    """
+
+    symbol = "linear"
+    short_name = "linear"
+    local_gradient = "dZ/dA = W, dZ/dW = A, dZ/db = 1"
+
+    def forward(self, a, w, b):
+        a, w = np.asarray(a), np.asarray(w)
+        a_shape, w_shape, b_shape = a.shape, w.shape, np.shape(b)
+        if len(w_shape) != 2 or len(a_shape) not in (1, 2) or a_shape[-1] != w_shape[1]:
+            raise ValueError(
+                f"linear of A {a_shape} and W {w_shape}: expected A (N, n_in) or (n_in,) and W (n_out, n_in)"
+            )
+        if b_shape not in ((w_shape[0],), ()):
+            raise ValueError(f"linear bias b has shape {b_shape}, expected ({w_shape[0]},) to match W {w_shape}")
+        self.a, self.w, self.b_shape = a, w, b_shape
+        return a @ w.T + b
+
+    def backward(self, upstream):
+        want_a, want_w, want_b = self.needs_input_grad
+        a, w = self.a, self.w
+        a2, upstream2 = (a, upstream) if a.ndim == 2 else (a[np.newaxis, :], upstream[np.newaxis, :])
+        return (
+            upstream @ w if want_a else None,
+            upstream2.T @ a2 if want_w else None,
+            unbroadcast(upstream2.sum(axis=0), self.b_shape) if want_b else None,
+        )
+
+
+class TransposeGate(Gate):
+    """Permutation of axes (reversal by default, like ``x.T``).
+
+    forward   Z = transpose(X, axes)
+    backward  dL/dX = transpose(upstream, inverse(axes))
+    """
+
+    symbol = "T"
+    short_name = "transpose"
+    local_gradient = "dL/dX = (dL/dZ)ᵀ"
+
+    def __init__(self, axes: tuple[int, ...] | None = None):
+        self.axes = None if axes is None else tuple(axes)
+
+    def forward(self, x):
+        return np.transpose(x, self.axes)
+
+    def backward(self, upstream):
+        inverse = None if self.axes is None else tuple(np.argsort(self.axes))
+        return (np.transpose(upstream, inverse),)
+
+    def __repr__(self) -> str:
+        return f"TransposeGate(axes={self.axes})"
+
+
+class ReshapeGate(Gate):
+    """New shape, same elements in the same order.
+
+    forward   Z = reshape(X, shape)
+    backward  dL/dX = reshape(upstream, X.shape)
+    """
+
+    symbol = "reshape"
+    short_name = "reshape"
+    local_gradient = "dL/dX = reshape(dL/dZ, X.shape)"
+
+    def __init__(self, shape: tuple[int, ...]):
+        self.shape = tuple(shape) if np.iterable(shape) else (shape,)
+
+    def forward(self, x):
+        self.x_shape = np.shape(x)
+        return np.reshape(x, self.shape)
+
+    def backward(self, upstream):
+        return (np.reshape(upstream, self.x_shape),)
+
+    def __repr__(self) -> str:
+        return f"ReshapeGate(shape={self.shape})"

@@ -1,0 +1,204 @@
+"""Loss gates: mean squared error, binary cross-entropy, softmax cross-entropy.
+
+Every loss reduces its per-element losses with ``reduction``:
+
+- ``"mean"``: the mean over all of them (PyTorch's default);
+- ``"sum"``: their sum;
+- ``"batchmean"``: their sum divided by the batch size N, the length of the
+  first axis. This is the seed chapter's BCE, summed over the outputs and
+  averaged over the examples, whose gradient gives ``dW = (1/N) dZᵀ A``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gates.base import Gate
+
+__all__ = [
+    "MSELossGate",
+    "BinaryCrossEntropyGate",
+    "BinaryCrossEntropyWithLogitsGate",
+    "SoftmaxCrossEntropyGate",
+]
+
+REDUCTIONS = ("mean", "sum", "batchmean")
+_LOG_FLOOR = math.exp(-100)  # log() of anything smaller is clamped to -100, as PyTorch's BCELoss does
+
+
+class _LossGate(Gate):
+    """A loss with a ``reduction``; ``scale`` is d(reduced)/d(element)."""
+
+    def __init__(self, reduction: str = "mean"):
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{type(self).__name__} reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        self.reduction = reduction
+
+    def _reduce(self, losses):
+        """Reduce the per-element losses and remember the gradient's scale."""
+        if self.reduction == "sum":
+            self.scale = 1
+        elif self.reduction == "mean":
+            self.scale = 1 / max(np.size(losses), 1)
+        else:
+            self.scale = 1 / (np.shape(losses)[0] if np.ndim(losses) else 1)
+        return np.sum(losses) * self.scale if self.scale != 1 else np.sum(losses)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+
+def _check_same_shape(gate: Gate, predictions, targets, what: str = "targets") -> None:
+    if np.shape(predictions) != np.shape(targets):
+        raise ValueError(
+            f"{type(gate).__name__} of predictions {np.shape(predictions)} and {what} {np.shape(targets)}: "
+            "shapes must be equal"
+        )
+
+
+class MSELossGate(_LossGate):
+    """Mean squared error between predictions and targets.
+
+    forward   L = reduce((P - Y)²)
+    backward  dL/dP = 2 (P - Y) · scale · upstream
+              dL/dY = -dL/dP
+    """
+
+    symbol = "MSE"
+    short_name = "mse"
+    local_gradient = "dL/dP = 2(P - Y)/n"
+
+    def forward(self, predictions, targets):
+        _check_same_shape(self, predictions, targets)
+        self.difference = predictions - targets
+        return self._reduce(self.difference * self.difference)
+
+    def backward(self, upstream):
+        want_p, want_y = self.needs_input_grad
+        grad = self.difference * (2 * self.scale * upstream)
+        return (grad if want_p else None, -grad if want_y else None)
+
+
+class BinaryCrossEntropyGate(_LossGate):
+    """Binary cross-entropy on probabilities, as the seed chapter writes it.
+
+    forward   L = reduce(-(Y log A + (1 - Y) log(1 - A)))
+    backward  dL/dA = (A - Y) / (A (1 - A)) · scale · upstream
+              dL/dY = -(log A - log(1 - A)) · scale · upstream
+
+    Followed by a sigmoid, ``dL/dZ = A - Y`` (times ``scale``): the chapter's
+    ``∂Z = A - Y``. As in PyTorch's BCELoss, each log is clamped at -100 and
+    the denominator ``A (1 - A)`` at 1e-12, so ``A = 0`` or ``1`` stays finite;
+    prefer :class:`BinaryCrossEntropyWithLogitsGate` on logits for training.
+    """
+
+    symbol = "BCE"
+    short_name = "bce"
+    local_gradient = "dL/dA = (A - Y) / (A(1 - A))"
+
+    def forward(self, probabilities, targets):
+        _check_same_shape(self, probabilities, targets)
+        self.a, self.y = probabilities, targets
+        self.log_a = np.log(np.maximum(probabilities, _LOG_FLOOR))
+        self.log_1ma = np.log(np.maximum(1 - probabilities, _LOG_FLOOR))
+        return self._reduce(-(targets * self.log_a + (1 - targets) * self.log_1ma))
+
+    def backward(self, upstream):
+        want_a, want_y = self.needs_input_grad
+        a, y, factor = self.a, self.y, self.scale * upstream
+        return (
+            (a - y) / np.maximum(a * (1 - a), 1e-12) * factor if want_a else None,
+            (self.log_1ma - self.log_a) * factor if want_y else None,
+        )
+
+
+class BinaryCrossEntropyWithLogitsGate(_LossGate):
+    """Sigmoid followed by binary cross-entropy, fused and stable, on logits Z.
+
+    forward   L = reduce(max(Z, 0) - Z Y + log(1 + exp(-|Z|)))
+    backward  dL/dZ = (σ(Z) - Y) · scale · upstream
+              dL/dY = -Z · scale · upstream
+
+    The same value as ``BinaryCrossEntropyGate`` after ``SigmoidGate``, with
+    no overflow for any Z and the chapter's simple gradient ``A - Y``.
+    """
+
+    symbol = "σ+BCE"
+    short_name = "bce_logits"
+    local_gradient = "dL/dZ = σ(Z) - Y"
+
+    def forward(self, logits, targets):
+        _check_same_shape(self, logits, targets)
+        self.z, self.y = logits, targets
+        return self._reduce(np.maximum(logits, 0) - logits * targets + np.log1p(np.exp(-np.abs(logits))))
+
+    def backward(self, upstream):
+        want_z, want_y = self.needs_input_grad
+        factor = self.scale * upstream
+        sigmoid = np.exp(-np.logaddexp(0, -self.z))
+        return (
+            (sigmoid - self.y) * factor if want_z else None,
+            -self.z * factor if want_y else None,
+        )
+
+
+class SoftmaxCrossEntropyGate(_LossGate):
+    """Softmax followed by cross-entropy, fused and stable, on logits Z.
+
+    forward   L = reduce(logsumexp(Z) - Σ_c Y_c Z_c)     per example (row)
+    backward  dL/dZ = (softmax(Z) - Y) · scale · upstream
+              dL/dY = -log softmax(Z) · scale · upstream   (one-hot or soft labels)
+
+    Labels are either integer class indices of shape (N,), or one-hot or
+    probability rows of shape (N, C) like the logits. Integer labels have no
+    gradient (``None``). The reduction runs over the N per-example losses, so
+    "mean" is PyTorch's ``CrossEntropyLoss`` default.
+    """
+
+    symbol = "softmax+CE"
+    short_name = "softmax_ce"
+    local_gradient = "dL/dZ = softmax(Z) - Y"
+
+    def forward(self, logits, labels):
+        logits, labels = np.asarray(logits), np.asarray(labels)
+        if logits.ndim not in (1, 2):
+            raise ValueError(f"SoftmaxCrossEntropyGate logits must be (N, C) or (C,), got {logits.shape}")
+        self.integer_labels = labels.dtype.kind in "iu"
+        if self.integer_labels:
+            if labels.shape != logits.shape[:-1]:
+                raise ValueError(
+                    f"SoftmaxCrossEntropyGate of logits {logits.shape} and integer labels {labels.shape}: "
+                    f"expected labels of shape {logits.shape[:-1]}"
+                )
+            classes = logits.shape[-1]
+            if labels.size and (labels.min() < 0 or labels.max() >= classes):
+                raise ValueError(
+                    f"SoftmaxCrossEntropyGate labels must lie in [0, {classes}), got {labels.min()}..{labels.max()}"
+                )
+        else:
+            _check_same_shape(self, logits, labels, what="label rows")
+        shifted = logits - np.max(logits, axis=-1, keepdims=True)
+        self.log_softmax = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+        self.labels = labels
+        if self.integer_labels:
+            picked = np.take_along_axis(self.log_softmax, labels[..., np.newaxis], axis=-1)[..., 0]
+            return self._reduce(-picked)
+        return self._reduce(-np.sum(labels * self.log_softmax, axis=-1))
+
+    def backward(self, upstream):
+        want_z, want_y = self.needs_input_grad
+        factor = self.scale * upstream
+        grad_z = grad_y = None
+        if want_z:
+            grad_z = np.exp(self.log_softmax)
+            if self.integer_labels:
+                rows = (np.arange(len(self.labels)),) if grad_z.ndim == 2 else ()
+                grad_z[(*rows, self.labels)] -= 1
+            else:
+                grad_z -= self.labels
+            grad_z *= factor
+        if want_y and not self.integer_labels:
+            grad_y = -self.log_softmax * factor
+        return grad_z, grad_y

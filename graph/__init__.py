@@ -1,0 +1,49 @@
+"""graph: the ComputationalGraph, its nodes, gradient checking and errors.
+
+>>> from graph import ComputationalGraph
+>>> g = ComputationalGraph()
+>>> x, y = g.input("x"), g.input("y")
+>>> f = x * y
+>>> g.forward(x=3.0, y=-4.0)
+-12.0
+"""
+
+from graph import errors
+from graph.errors import (
+    BackwardError,
+    CycleError,
+    DTypeError,
+    DuplicateNameError,
+    FeedError,
+    GateContractError,
+    GateError,
+    GategraphError,
+    GateReuseError,
+    GradientCheckError,
+    NodeNotFoundError,
+    ShapeError,
+)
+from graph.gradcheck import check_gate, check_graph, numerical_gradient
+from graph.graph import ComputationalGraph
+from graph.node import Node
+
+__all__ = [
+    "ComputationalGraph",
+    "Node",
+    "check_gate",
+    "check_graph",
+    "numerical_gradient",
+    "errors",
+    "GategraphError",
+    "NodeNotFoundError",
+    "DuplicateNameError",
+    "GateReuseError",
+    "CycleError",
+    "FeedError",
+    "DTypeError",
+    "ShapeError",
+    "GateError",
+    "GateContractError",
+    "BackwardError",
+    "GradientCheckError",
+]

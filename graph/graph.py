@@ -1,0 +1,642 @@
+"""ComputationalGraph: gates wired on a networkx DiGraph, run forward then backward.
+
+The graph knows no particular gate. It calls ``gate.forward(*values)`` in
+topological order and ``gate.backward(upstream)`` in reverse, sums gradients
+where a node fans out, and checks that every gate keeps the Gate contract.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import itertools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from gates import Gate
+from graph.errors import (
+    BackwardError,
+    CycleError,
+    DTypeError,
+    DuplicateNameError,
+    FeedError,
+    GateContractError,
+    GateError,
+    GateReuseError,
+    NodeNotFoundError,
+    ShapeError,
+)
+from graph.node import Node, _shape
+
+__all__ = ["ComputationalGraph"]
+
+# What a gate raises when its inputs do not suit it; the graph re-raises these
+# as GateError naming the node. Anything else is a bug and passes unchanged.
+_INPUT_ERRORS = (ValueError, TypeError, ArithmeticError, IndexError)
+
+
+@dataclass
+class _Plan:
+    """How to run the part of the graph that some outputs need.
+
+    Every node of ``order`` has a slot, its index there; values and
+    gradients live in lists indexed by slot during a pass.
+    """
+
+    outputs: tuple[str, ...]
+    order: list[Node]
+    leaves: list[tuple[Node, int]]  # parameters and constants: value read from the node
+    feeds: list[tuple[str, int]]  # inputs: value read from the feeds
+    steps: list[tuple[Node, Gate, tuple[int, ...], int]]  # gate nodes: inputs' slots, own slot
+    backward_plans: dict[str, _BackwardPlan]
+
+
+@dataclass
+class _BackwardPlan:
+    """The gate nodes one output's backward visits, in reverse order."""
+
+    output_slot: int
+    steps: list[tuple[Node, Gate, int, tuple[int, ...], tuple[bool, ...]]]  # node, gate, slot, inputs, wanted
+    results: list[tuple[str, int]]  # inputs and parameters whose gradient is returned
+
+
+class ComputationalGraph:
+    """A directed acyclic graph of gates with a forward and a backward pass.
+
+    Build it from leaves (:meth:`input`, :meth:`parameter`, :meth:`constant`)
+    and gates (:meth:`add_gate`, or the operators on :class:`Node`), then run
+    :meth:`forward` and :meth:`backward`.
+
+    Examples
+    --------
+    The lecture's first circuit, f = (x + y) z:
+
+    >>> g = ComputationalGraph()
+    >>> x, y, z = g.input("x"), g.input("y"), g.input("z")
+    >>> f = (x + y) * z
+    >>> g.forward(x=-2.0, y=5.0, z=-4.0)
+    -12.0
+    >>> g.backward()
+    {'x': -4.0, 'y': -4.0, 'z': 3.0}
+    """
+
+    def __init__(self) -> None:
+        self.dag = nx.DiGraph()  # node name -> successors; edge attribute "args": argument positions
+        self._nodes: dict[str, Node] = {}
+        self._counters: dict[str, itertools.count] = {}
+        self._scopes: list[str] = []
+        self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._last_forward: _Plan | None = None
+        self._forward_failed = False
+
+    # -- building -------------------------------------------------------------
+
+    def input(self, name: str, requires_grad: bool = True) -> Node:
+        """Add an input fed at each :meth:`forward`.
+
+        Parameters
+        ----------
+        name : str
+            The feed's name, e.g. ``g.forward(x=1.0)`` feeds ``g.input("x")``.
+        requires_grad : bool, default True
+            Whether :meth:`backward` computes dL/d(input). Data (images,
+            labels) needs none, and the gates it feeds then skip that work.
+        """
+        return self._add_leaf(name, "input", requires_grad=bool(requires_grad))
+
+    def parameter(self, name: str, value) -> Node:
+        """Add a parameter: it holds its value, receives ``.grad``, and is what optimisers update.
+
+        The value is copied, as a floating-point array; lists and Python
+        numbers become float64. An integer or boolean array is refused, since a
+        gradient step cannot keep it integer.
+        """
+        array = _as_array(value, f"parameter {name!r}")
+        if array.dtype.kind != "f":
+            raise DTypeError(
+                f"parameter {name!r} has dtype {array.dtype}; parameters take gradient steps and must be "
+                f"floating point: pass value.astype(np.float64)"
+            )
+        return self._add_leaf(name, "parameter", requires_grad=True, value=array.copy())
+
+    def constant(self, value, name: str | None = None) -> Node:
+        """Add a constant: a value that never changes and needs no gradient.
+
+        Numbers and arrays in operator sugar (``2 * x``) become constants.
+        Python numbers stay Python floats; arrays are copied.
+        """
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = float(value)
+        else:
+            value = _as_array(value, "constant").copy()
+        return self._add_leaf(name or self._fresh_name("const"), "constant", requires_grad=False, value=value)
+
+    def add_gate(self, gate: Gate, *inputs, name: str | None = None) -> Node:
+        """Add ``gate`` fed by ``inputs`` and return its node.
+
+        Parameters
+        ----------
+        gate : Gate
+            A new gate instance; one instance stands at one place only.
+        *inputs : Node, str or numeric
+            The gate's arguments in order: nodes of this graph, their names,
+            or numbers and arrays, which become constants.
+        name : str, optional
+            Unique name; by default the gate's ``short_name`` and a counter,
+            e.g. ``mul_3``.
+
+        Raises
+        ------
+        TypeError
+            ``gate`` is not a Gate.
+        GateReuseError
+            ``gate`` already stands in a graph.
+        GateError
+            The number of inputs differs from what ``gate.forward`` takes.
+        DuplicateNameError, NodeNotFoundError
+            ``name`` is taken, or an input is not in this graph.
+        """
+        if not isinstance(gate, Gate):
+            raise TypeError(f"add_gate needs a Gate instance, got {gate!r}; a gate subclasses gates.Gate")
+        owner = getattr(gate, "_owner", None)
+        if owner is not None:
+            raise GateReuseError(
+                f"{type(gate).__name__} instance already stands at node {owner!r}; "
+                "a gate caches its last forward, so each place in a graph needs its own instance"
+            )
+        arity = gate.arity()
+        if arity is not None and len(inputs) != arity:
+            raise GateError(f"{type(gate).__name__} takes {arity} inputs, got {len(inputs)}")
+        if name is not None:
+            self._check_new_name(name)
+        resolved = [None if _is_constant(item) else self._resolve(item) for item in inputs]
+        nodes = tuple(
+            self.constant(item) if node is None else node for item, node in zip(inputs, resolved, strict=True)
+        )
+        name = name or self._fresh_name(gate.short_name)
+        node = Node(
+            self,
+            name,
+            "gate",
+            gate=gate,
+            inputs=nodes,
+            requires_grad=any(n.requires_grad for n in nodes),
+            scope=self._current_scope(),
+        )
+        self._insert(node)
+        for position, source in enumerate(nodes):
+            self._connect(source.name, name, position)
+        gate._owner = name
+        return node
+
+    def rewire(self, node: Node | str, *inputs) -> None:
+        """Replace the inputs of a gate node, keeping its gate and name.
+
+        Raises :class:`CycleError`, naming the nodes of the cycle, if the new
+        wiring would make ``node`` depend on itself; the graph is then unchanged.
+        """
+        node = self._resolve(node)
+        if node.kind != "gate":
+            raise GateError(f"rewire needs a gate node, {node.name!r} is a {node.kind}")
+        arity = node.gate.arity()
+        if arity is not None and len(inputs) != arity:
+            raise GateError(f"node {node.name!r} ({type(node.gate).__name__}) takes {arity} inputs, got {len(inputs)}")
+        new_inputs = tuple(self._resolve(item) for item in inputs)
+        old_inputs = node.inputs
+        self._set_inputs(node, new_inputs)
+        try:
+            order = self._topological_order(self.dag)
+        except CycleError:
+            self._set_inputs(node, old_inputs)
+            raise
+        for each in order:
+            current = self._nodes[each]
+            if current.kind == "gate":
+                current.requires_grad = any(n.requires_grad for n in current.inputs)
+
+    @contextlib.contextmanager
+    def scope(self, name: str) -> Iterator[None]:
+        """Group the nodes created inside ``with g.scope("layer1"):``.
+
+        Scopes nest (``"net/layer1"``); diagrams draw each as a cluster.
+        """
+        self._scopes.append(str(name))
+        try:
+            yield
+        finally:
+            self._scopes.pop()
+
+    # -- looking at it ----------------------------------------------------------
+
+    def __getitem__(self, name: str) -> Node:
+        return self._resolve(name)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self._nodes
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __iter__(self) -> Iterator[Node]:
+        """Nodes in the order they were added."""
+        return iter(self._nodes.values())
+
+    @property
+    def nodes(self) -> list[Node]:
+        """All nodes in topological order (leaves first)."""
+        return [self._nodes[name] for name in self._topological_order(self.dag)]
+
+    @property
+    def inputs(self) -> list[Node]:
+        """The input nodes, in the order they were added."""
+        return [n for n in self._nodes.values() if n.kind == "input"]
+
+    @property
+    def parameters(self) -> list[Node]:
+        """The parameter nodes, in the order they were added."""
+        return [n for n in self._nodes.values() if n.kind == "parameter"]
+
+    @property
+    def outputs(self) -> list[Node]:
+        """Gate nodes that feed nothing: what :meth:`forward` returns by default."""
+        return [n for n in self._nodes.values() if n.kind == "gate" and self.dag.out_degree(n.name) == 0]
+
+    def __repr__(self) -> str:
+        counts = {kind: 0 for kind in ("input", "parameter", "constant", "gate")}
+        for node in self._nodes.values():
+            counts[node.kind] += 1
+        return (
+            f"<ComputationalGraph: {counts['input']} inputs, {counts['parameter']} parameters, "
+            f"{counts['constant']} constants, {counts['gate']} gates>"
+        )
+
+    # -- running ------------------------------------------------------------------
+
+    def forward(self, feeds: Mapping[str, Any] | None = None, /, *, outputs=None, **named_feeds):
+        """Run the forward pass and return the output's value.
+
+        Parameters
+        ----------
+        feeds : dict, optional
+            Input values by name; keyword arguments do the same.
+        outputs : str, Node or list of them, optional
+            What to compute. By default every output (gate feeding nothing).
+            Only the ancestors of the requested outputs run, and only their
+            inputs must be fed.
+
+        Returns
+        -------
+        The value of the single output (or of ``outputs`` given as one name),
+        else a dict of values by name.
+
+        Notes
+        -----
+        Python numbers and lists are fed as float64 (numbers stay Python
+        floats, so scalar graphs run on plain floats); numpy arrays are used as
+        they are, so float32 stays float32 and integer labels stay integer.
+        Booleans, strings, None and ragged lists are refused. Every node's
+        ``.value`` is set, and the gradients of an earlier backward are
+        cleared, only when the whole pass succeeds.
+
+        Raises
+        ------
+        FeedError
+            A needed input is not fed, or a feed names no input.
+        DTypeError
+            A feed is not numeric.
+        GateError
+            A gate rejected its inputs (e.g. a matmul of (2, 3) and (4, 5)).
+        """
+        feeds = self._merge_feeds(feeds, named_feeds)
+        single = outputs is not None and not isinstance(outputs, (list, tuple))
+        plan = self._plan_for(self._output_names(outputs))
+        missing = [name for name, _ in plan.feeds if name not in feeds]
+        if missing:
+            raise FeedError(
+                f"missing feed for input {_names(missing)} needed by {_names(plan.outputs)}; "
+                f"pass forward({missing[0]}=...)"
+            )
+        values: list[Any] = [None] * len(plan.order)
+        for node, slot in plan.leaves:
+            values[slot] = node.value
+        for name, slot in plan.feeds:
+            values[slot] = _as_feed(feeds[name], name)
+
+        self._forward_failed = True  # until the pass completes; backward is refused meanwhile
+        self._last_forward = None
+        for node, gate, input_slots, slot in plan.steps:
+            arguments = [values[i] for i in input_slots]
+            try:
+                value = gate.forward(*arguments)
+            except _INPUT_ERRORS as error:
+                raise GateError(
+                    f"forward of {_describe(node)} failed on {_arguments(node, arguments)}: {error}"
+                ) from error
+            values[slot] = float(value) if type(value) is np.float64 else value
+
+        for node, value in zip(plan.order, values):
+            node.value = value
+        for node in self._nodes.values():
+            node.grad = None
+        self._forward_failed = False
+        self._last_forward = plan
+        if single or len(plan.outputs) == 1:
+            return self._nodes[plan.outputs[0]].value
+        return {name: self._nodes[name].value for name in plan.outputs}
+
+    def backward(self, grad=None, *, output: Node | str | None = None) -> dict[str, Any]:
+        """Run the backward pass from an output of the last forward.
+
+        Gradients start from zero at every call: calling backward twice gives
+        the same gradients twice, never their sum. Each node the pass reaches
+        gets its ``.grad``; gradients are summed where a node fans out.
+        Nodes that lead to nothing requiring a gradient are not visited.
+
+        Parameters
+        ----------
+        grad : array_like, optional
+            dL/d(output), the seed. Defaults to 1 for a one-element output;
+            an output with more elements needs it, shaped like the output.
+        output : str or Node, optional
+            Which output to differentiate, when the last forward computed several.
+
+        Returns
+        -------
+        dict
+            The gradient of every input and parameter that requires one and
+            that the output depends on, by name.
+
+        Raises
+        ------
+        BackwardError
+            No successful forward, or no seed for a non-scalar output.
+        ShapeError
+            ``grad`` has a shape other than the output's.
+        GateContractError
+            A gate returned the wrong number of gradients or a gradient of
+            the wrong shape.
+        """
+        plan = self._last_forward
+        if plan is None:
+            why = "the last forward() failed" if self._forward_failed else "forward() has not run"
+            raise BackwardError(f"backward() needs a successful forward() first: {why}")
+        name = self._backward_output(plan, output)
+        back = self._backward_plan(plan, name)
+        out_node = plan.order[back.output_slot]
+        seed = self._seed(out_node, grad)
+
+        grads: list[Any] = [None] * len(plan.order)
+        owned = [False] * len(plan.order)  # True where grads[slot] is our own array, safe to add into
+        grads[back.output_slot] = seed
+        for node, gate, slot, input_slots, wanted in back.steps:
+            upstream = grads[slot]
+            if upstream is None:
+                continue
+            try:
+                result = gate.backward(upstream)
+            except _INPUT_ERRORS as error:
+                raise GateError(f"backward of {_describe(node)} failed: {error}") from error
+            if not isinstance(result, (tuple, list)) or len(result) != len(input_slots):
+                count = len(result) if isinstance(result, (tuple, list)) else type(result).__name__
+                raise GateContractError(
+                    f"{_describe(node)}: backward must return a tuple of {len(input_slots)} gradients, "
+                    f"one per input, got {count}"
+                )
+            for position, (grad_in, input_slot, want) in enumerate(zip(result, input_slots, wanted)):
+                if grad_in is None or not want:
+                    continue
+                expected = _shape(plan.order[input_slot].value)
+                if _shape(grad_in) != expected:
+                    raise GateContractError(
+                        f"{_describe(node)}: backward returned a gradient of shape {_shape(grad_in)} for input "
+                        f"{position} ({node.inputs[position].name!r}), expected its shape {expected}"
+                    )
+                if type(grad_in) is np.float64:
+                    grad_in = float(grad_in)
+                current = grads[input_slot]
+                if current is None:
+                    grads[input_slot] = grad_in
+                elif owned[input_slot]:
+                    current += grad_in
+                else:  # the first gradient may be a gate's cached array or another's upstream: add into a new one
+                    grads[input_slot] = current + grad_in
+                    owned[input_slot] = isinstance(grads[input_slot], np.ndarray)
+
+        for node, grad_value in zip(plan.order, grads):
+            node.grad = grad_value
+        return {name: grads[slot] for name, slot in back.results if grads[slot] is not None}
+
+    # -- plans ------------------------------------------------------------------------
+
+    def _plan_for(self, outputs: tuple[str, ...]) -> _Plan:
+        """The cached plan for ``outputs``, built on first use after each change."""
+        plan = self._plans.get(outputs)
+        if plan is not None:
+            return plan
+        needed = set(outputs)
+        for name in outputs:
+            needed |= nx.ancestors(self.dag, name)
+        order = [self._nodes[name] for name in self._topological_order(self.dag.subgraph(needed))]
+        slots = {node.name: slot for slot, node in enumerate(order)}
+        plan = _Plan(
+            outputs=outputs,
+            order=order,
+            leaves=[(n, slots[n.name]) for n in order if n.kind in ("parameter", "constant")],
+            feeds=[(n.name, slots[n.name]) for n in order if n.kind == "input"],
+            steps=[
+                (n, n.gate, tuple(slots[i.name] for i in n.inputs), slots[n.name]) for n in order if n.kind == "gate"
+            ],
+            backward_plans={},
+        )
+        self._plans[outputs] = plan
+        return plan
+
+    def _backward_plan(self, plan: _Plan, output: str) -> _BackwardPlan:
+        back = plan.backward_plans.get(output)
+        if back is not None:
+            return back
+        slots = {node.name: slot for slot, node in enumerate(plan.order)}
+        reaching = nx.ancestors(self.dag, output) | {output}
+        steps = []
+        for node, gate, input_slots, slot in reversed(plan.steps):
+            if node.name in reaching and node.requires_grad:
+                wanted = tuple(i.requires_grad for i in node.inputs)
+                gate.needs_input_grad = wanted
+                steps.append((node, gate, slot, input_slots, wanted))
+        results = [
+            (n.name, slots[n.name])
+            for n in plan.order
+            if n.kind in ("input", "parameter") and n.requires_grad and n.name in reaching
+        ]
+        back = _BackwardPlan(output_slot=slots[output], steps=steps, results=results)
+        plan.backward_plans[output] = back
+        return back
+
+    @staticmethod
+    def _topological_order(dag: nx.DiGraph) -> list[str]:
+        try:
+            return list(nx.topological_sort(dag))
+        except nx.NetworkXUnfeasible:
+            cycle = [edge[0] for edge in nx.find_cycle(dag)]
+            raise CycleError(f"the graph has a cycle: {' -> '.join(cycle + cycle[:1])}") from None
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _add_leaf(self, name: str, kind: str, *, requires_grad: bool, value=None) -> Node:
+        self._check_new_name(name)
+        node = Node(self, name, kind, requires_grad=requires_grad, value=value, scope=self._current_scope())
+        self._insert(node)
+        return node
+
+    def _insert(self, node: Node) -> None:
+        self._nodes[node.name] = node
+        self.dag.add_node(node.name)
+        self._changed()
+
+    def _connect(self, source: str, target: str, position: int) -> None:
+        if self.dag.has_edge(source, target):
+            self.dag.edges[source, target]["args"] += (position,)
+        else:
+            self.dag.add_edge(source, target, args=(position,))
+
+    def _set_inputs(self, node: Node, inputs: tuple[Node, ...]) -> None:
+        for source in {n.name for n in node.inputs}:
+            self.dag.remove_edge(source, node.name)
+        node.inputs = inputs
+        for position, source in enumerate(inputs):
+            self._connect(source.name, node.name, position)
+        self._changed()
+
+    def _changed(self) -> None:
+        """Forget the plans and the last forward: the graph's structure moved."""
+        self._plans.clear()
+        self._last_forward = None
+
+    def _check_new_name(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"a node name must be a non-empty string, got {name!r}")
+        if name in self._nodes:
+            raise DuplicateNameError(f"a node named {name!r} already exists ({_describe(self._nodes[name])})")
+
+    def _fresh_name(self, prefix: str) -> str:
+        counter = self._counters.setdefault(prefix, itertools.count(1))
+        while True:
+            name = f"{prefix}_{next(counter)}"
+            if name not in self._nodes:
+                return name
+
+    def _current_scope(self) -> str | None:
+        return "/".join(self._scopes) if self._scopes else None
+
+    def _resolve(self, item) -> Node:
+        """The node of this graph that ``item`` (a Node or a name) stands for."""
+        if isinstance(item, Node):
+            if item.graph is not self:
+                raise NodeNotFoundError(f"node {item.name!r} belongs to another graph")
+            return item
+        if isinstance(item, str):
+            node = self._nodes.get(item)
+            if node is None:
+                close = difflib.get_close_matches(item, self._nodes, n=3)
+                hint = f"; did you mean {_names(close)}?" if close else ""
+                raise NodeNotFoundError(f"no node named {item!r} in the graph{hint}")
+            return node
+        raise TypeError(f"expected a Node or a node name, got {type(item).__name__}")
+
+    def _output_names(self, outputs) -> tuple[str, ...]:
+        if outputs is None:
+            names = tuple(n.name for n in self.outputs)
+            if not names:
+                raise GateError("the graph has no gates yet: nothing to compute")
+            return names
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        return tuple(self._resolve(item).name for item in outputs)
+
+    def _merge_feeds(self, feeds, named_feeds) -> dict[str, Any]:
+        merged = dict(feeds or {})
+        twice = sorted(set(merged) & set(named_feeds))
+        if twice:
+            raise FeedError(f"input {_names(twice)} fed twice, in the dict and as a keyword")
+        merged.update(named_feeds)
+        unknown = sorted(name for name in merged if name not in self._nodes or self._nodes[name].kind != "input")
+        if unknown:
+            inputs = [n.name for n in self.inputs]
+            raise FeedError(f"feed {_names(unknown)} names no input of the graph; its inputs are {_names(inputs)}")
+        return merged
+
+    def _backward_output(self, plan: _Plan, output) -> str:
+        if output is None:
+            if len(plan.outputs) != 1:
+                raise BackwardError(
+                    f"the last forward computed several outputs ({_names(plan.outputs)}); "
+                    f"name one: backward(output={plan.outputs[0]!r})"
+                )
+            return plan.outputs[0]
+        name = self._resolve(output).name
+        if name not in {n.name for n in plan.order}:
+            raise BackwardError(
+                f"output {name!r} was not computed by the last forward; run forward(outputs=...) with it"
+            )
+        return name
+
+    @staticmethod
+    def _seed(out_node: Node, grad):
+        value = out_node.value
+        shape = _shape(value)
+        if grad is None:
+            if int(np.prod(shape)) != 1:
+                raise BackwardError(
+                    f"output {out_node.name!r} has shape {shape}, not one element: pass backward(grad=...) "
+                    "with dL/d(output) of that shape"
+                )
+            return 1.0 if isinstance(value, float) else np.ones_like(value)
+        grad = _as_feed(grad, "grad")
+        if _shape(grad) != shape:
+            raise ShapeError(f"backward grad has shape {_shape(grad)}, output {out_node.name!r} has shape {shape}")
+        return grad
+
+
+def _is_constant(item) -> bool:
+    return not isinstance(item, (Node, str))
+
+
+def _as_array(value, what: str) -> np.ndarray:
+    """``value`` as a numeric array (lists of numbers become float64), or a clear error."""
+    if value is None or isinstance(value, (bool, np.bool_, str, bytes)):
+        raise DTypeError(f"{what} must be numeric, got {value!r}")
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # ragged nested lists
+        raise DTypeError(f"{what} is not a rectangular array of numbers: {error}") from None
+    if array.dtype.kind not in "iuf":
+        kind = "boolean" if array.dtype.kind == "b" else f"not numeric (dtype {array.dtype})"
+        raise DTypeError(f"{what} is {kind}; feed numbers, e.g. value.astype(np.float64)")
+    if array.dtype.kind in "iu" and not isinstance(value, np.ndarray):
+        array = array.astype(np.float64)
+    return array
+
+
+def _as_feed(value, name: str):
+    """A feed as the graph runs it: Python numbers as float, arrays as they are."""
+    if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, (bool, np.bool_))):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
+        return value
+    return _as_array(value, f"feed {name!r}")
+
+
+def _describe(node: Node) -> str:
+    return f"node {node.name!r} ({type(node.gate).__name__})" if node.gate is not None else f"{node.kind} {node.name!r}"
+
+
+def _arguments(node: Node, values: list) -> str:
+    return ", ".join(f"{source.name} {_shape(value)}" for source, value in zip(node.inputs, values))
+
+
+def _names(names) -> str:
+    return ", ".join(repr(name) for name in names)

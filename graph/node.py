@@ -1,0 +1,222 @@
+"""Node handles: a name in a graph, its last value and gradient, and operator sugar.
+
+``x + y`` on two nodes adds an ``AddGate`` to their graph and returns the new
+node, so ``f = (x + y) * z`` builds the lecture's first circuit. Numbers and
+arrays mixed in become constant nodes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gates import (
+    AbsGate,
+    AddGate,
+    DivideGate,
+    ExpGate,
+    LeakyReLUGate,
+    LogGate,
+    MatMulGate,
+    MaxGate,
+    MeanGate,
+    MinGate,
+    MultiplyGate,
+    NegateGate,
+    PowerGate,
+    ReLUGate,
+    ReshapeGate,
+    SigmoidGate,
+    SoftmaxGate,
+    SqrtGate,
+    SubtractGate,
+    SumGate,
+    TanhGate,
+    TransposeGate,
+)
+
+if TYPE_CHECKING:
+    from gates import Gate
+    from graph.graph import ComputationalGraph
+
+__all__ = ["Node"]
+
+KINDS = ("input", "parameter", "constant", "gate")
+
+
+class Node:
+    """One node of a :class:`~graph.ComputationalGraph`.
+
+    Attributes
+    ----------
+    name : str
+        Unique in its graph.
+    kind : {"input", "parameter", "constant", "gate"}
+    gate : Gate or None
+        The operation, for gate nodes.
+    inputs : tuple of Node
+        The nodes feeding the gate, in argument order (empty for leaves).
+    requires_grad : bool
+        Whether a gradient flows back to this node: set for inputs and
+        parameters, and for a gate when any of its inputs requires one.
+    value
+        The output of the last successful forward (a parameter's or a
+        constant's value at all times); None before.
+    grad
+        dL/d(node) from the last backward; None before, and for nodes the
+        backward did not reach.
+    scope : str or None
+        The ``graph.scope(...)`` the node was created in, e.g. ``"layer1"``.
+    """
+
+    __slots__ = ("graph", "name", "kind", "gate", "inputs", "requires_grad", "value", "grad", "scope")
+    __array_ufunc__ = None  # numpy arrays then defer to our reflected operators: array + node works
+
+    def __init__(
+        self,
+        graph: ComputationalGraph,
+        name: str,
+        kind: str,
+        *,
+        gate: Gate | None = None,
+        inputs: tuple[Node, ...] = (),
+        requires_grad: bool = False,
+        value: Any = None,
+        scope: str | None = None,
+    ):
+        self.graph, self.name, self.kind, self.gate = graph, name, kind, gate
+        self.inputs, self.requires_grad, self.value, self.scope = inputs, requires_grad, value, scope
+        self.grad = None
+
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        """Shape of the current value, or None before a value exists."""
+        return None if self.value is None else _shape(self.value)
+
+    def __repr__(self) -> str:
+        what = type(self.gate).__name__ if self.gate is not None else self.kind
+        parts = [f"Node {self.name!r} ({what})"]
+        for label in ("value", "grad"):
+            item = getattr(self, label)
+            if item is not None:
+                parts.append(f"{label}={_short(item)}")
+        return "<" + " ".join(parts) + ">"
+
+    # -- operator sugar: each call adds one gate to this node's graph ---------
+
+    def _apply(self, gate: Gate, *others) -> Node:
+        return self.graph.add_gate(gate, self, *others)
+
+    def _apply_reflected(self, gate: Gate, other) -> Node:
+        return self.graph.add_gate(gate, other, self)
+
+    def __add__(self, other) -> Node:
+        return self._apply(AddGate(), other)
+
+    def __radd__(self, other) -> Node:
+        return self._apply_reflected(AddGate(), other)
+
+    def __sub__(self, other) -> Node:
+        return self._apply(SubtractGate(), other)
+
+    def __rsub__(self, other) -> Node:
+        return self._apply_reflected(SubtractGate(), other)
+
+    def __mul__(self, other) -> Node:
+        return self._apply(MultiplyGate(), other)
+
+    def __rmul__(self, other) -> Node:
+        return self._apply_reflected(MultiplyGate(), other)
+
+    def __truediv__(self, other) -> Node:
+        return self._apply(DivideGate(), other)
+
+    def __rtruediv__(self, other) -> Node:
+        return self._apply_reflected(DivideGate(), other)
+
+    def __matmul__(self, other) -> Node:
+        return self._apply(MatMulGate(), other)
+
+    def __rmatmul__(self, other) -> Node:
+        return self._apply_reflected(MatMulGate(), other)
+
+    def __pow__(self, exponent) -> Node:
+        if isinstance(exponent, Node):
+            raise TypeError(
+                f"x ** y needs a number as exponent, got node {exponent.name!r}; "
+                "for a variable exponent write (y * x.log()).exp()"
+            )
+        return self._apply(PowerGate(exponent))
+
+    def __neg__(self) -> Node:
+        return self._apply(NegateGate())
+
+    @property
+    def T(self) -> Node:  # noqa: N802 - numpy's name
+        """Transpose (all axes reversed)."""
+        return self._apply(TransposeGate())
+
+    def transpose(self, axes: tuple[int, ...] | None = None) -> Node:
+        """Permute the axes as ``np.transpose`` does (reverse them by default)."""
+        return self._apply(TransposeGate(axes))
+
+    def reshape(self, *shape: int) -> Node:
+        """Same elements, new shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
+        return self._apply(ReshapeGate(shape[0] if len(shape) == 1 else shape))
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Node:
+        """Sum over ``axis`` (everything by default)."""
+        return self._apply(SumGate(axis, keepdims))
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Node:
+        """Mean over ``axis`` (everything by default)."""
+        return self._apply(MeanGate(axis, keepdims))
+
+    def exp(self) -> Node:
+        return self._apply(ExpGate())
+
+    def log(self) -> Node:
+        return self._apply(LogGate())
+
+    def sqrt(self) -> Node:
+        return self._apply(SqrtGate())
+
+    def abs(self) -> Node:
+        return self._apply(AbsGate())
+
+    def sigmoid(self) -> Node:
+        return self._apply(SigmoidGate())
+
+    def tanh(self) -> Node:
+        return self._apply(TanhGate())
+
+    def relu(self) -> Node:
+        return self._apply(ReLUGate())
+
+    def leaky_relu(self, alpha: float = 0.01) -> Node:
+        return self._apply(LeakyReLUGate(alpha))
+
+    def softmax(self, axis: int = -1) -> Node:
+        return self._apply(SoftmaxGate(axis))
+
+    def maximum(self, other) -> Node:
+        """Element-wise max(self, other); ties send the gradient to ``self``."""
+        return self._apply(MaxGate(), other)
+
+    def minimum(self, other) -> Node:
+        """Element-wise min(self, other); ties send the gradient to ``self``."""
+        return self._apply(MinGate(), other)
+
+
+def _shape(value) -> tuple[int, ...]:
+    shape = getattr(value, "shape", None)
+    return shape if shape is not None else ()
+
+
+def _short(value) -> str:
+    """A one-line description of a value for reprs and messages."""
+    shape = _shape(value)
+    if not shape:
+        return f"{float(value):.6g}"
+    if len(shape) == 1 and shape[0] <= 6:
+        return "[" + ", ".join(f"{v:.4g}" for v in value.tolist()) + "]"
+    return f"array{shape} {value.dtype}"

@@ -341,7 +341,7 @@ class ComputationalGraph:
         for node, value in zip(plan.order, values):
             node.value = value
         for node in self._nodes.values():
-            node.grad = None
+            node.grad = node.input_grads = None
         self._forward_failed = False
         self._last_forward = plan
         if single or len(plan.outputs) == 1:
@@ -392,6 +392,7 @@ class ComputationalGraph:
         grads: list[Any] = [None] * len(plan.order)
         owned = [False] * len(plan.order)  # True where grads[slot] is our own array, safe to add into
         grads[back.output_slot] = seed
+        sent = []  # (node, what its backward returned), recorded for diagrams and explanations
         for node, gate, slot, input_slots, wanted in back.steps:
             upstream = grads[slot]
             if upstream is None:
@@ -406,6 +407,7 @@ class ComputationalGraph:
                     f"{_describe(node)}: backward must return a tuple of {len(input_slots)} gradients, "
                     f"one per input, got {count}"
                 )
+            sent.append((node, result))
             for position, (grad_in, input_slot, want) in enumerate(zip(result, input_slots, wanted)):
                 if grad_in is None or not want:
                     continue
@@ -426,9 +428,45 @@ class ComputationalGraph:
                     grads[input_slot] = current + grad_in
                     owned[input_slot] = isinstance(grads[input_slot], np.ndarray)
 
+        for node in self._nodes.values():
+            node.input_grads = None
         for node, grad_value in zip(plan.order, grads):
             node.grad = grad_value
+        for node, result in sent:
+            node.input_grads = tuple(result)
         return {name: grads[slot] for name, slot in back.results if grads[slot] is not None}
+
+    # -- diagrams and explanations: graph.export reads the graph, never runs it -----
+
+    def to_dot(self, values: bool = True, grads: bool = True, **options):
+        """The diagram as a ``graphviz.Digraph``; see :func:`graph.export.to_dot`."""
+        from graph.export import to_dot
+
+        return to_dot(self, values=values, grads=grads, **options)
+
+    def render(self, path, **options):
+        """Write the diagram to ``path``, format from the suffix; see :func:`graph.export.render`."""
+        from graph.export import render
+
+        return render(self, path, **options)
+
+    def to_svg(self, **options) -> str:
+        """The diagram as SVG text; see :func:`graph.export.to_svg`."""
+        from graph.export import to_svg
+
+        return to_svg(self, **options)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """Notebooks show the graph as its diagram."""
+        from graph.export import to_svg
+
+        return {"image/svg+xml": to_svg(self)}
+
+    def explain(self, **options) -> str:
+        """The last backward pass in words, node by node; see :func:`graph.export.explain`."""
+        from graph.export import explain
+
+        return explain(self, **options)
 
     # -- plans ------------------------------------------------------------------------
 

@@ -64,11 +64,15 @@ class Node:
     grad
         dL/d(node) from the last backward; None before, and for nodes the
         backward did not reach.
+    input_grads : tuple or None
+        For a gate node, what its backward sent to each input in the last
+        backward pass (``None`` entries for skipped inputs): the per-edge
+        contributions that are summed where an input fans out.
     scope : str or None
         The ``graph.scope(...)`` the node was created in, e.g. ``"layer1"``.
     """
 
-    __slots__ = ("graph", "name", "kind", "gate", "inputs", "requires_grad", "value", "grad", "scope")
+    __slots__ = ("graph", "name", "kind", "gate", "inputs", "requires_grad", "value", "grad", "input_grads", "scope")
     __array_ufunc__ = None  # numpy arrays then defer to our reflected operators: array + node works
 
     def __init__(
@@ -85,7 +89,7 @@ class Node:
     ):
         self.graph, self.name, self.kind, self.gate = graph, name, kind, gate
         self.inputs, self.requires_grad, self.value, self.scope = inputs, requires_grad, value, scope
-        self.grad = None
+        self.grad = self.input_grads = None
 
     @property
     def shape(self) -> tuple[int, ...] | None:

@@ -173,10 +173,7 @@ class ComputationalGraph:
             raise GateError(f"{type(gate).__name__} takes {arity} inputs, got {len(inputs)}")
         if name is not None:
             self._check_new_name(name)
-        resolved = [None if _is_constant(item) else self._resolve(item) for item in inputs]
-        nodes = tuple(
-            self.constant(item) if node is None else node for item, node in zip(inputs, resolved, strict=True)
-        )
+        nodes = self._resolve_inputs(inputs)
         name = name or self._fresh_name(gate.short_name)
         node = Node(
             self,
@@ -196,8 +193,9 @@ class ComputationalGraph:
     def rewire(self, node: Node | str, *inputs) -> None:
         """Replace the inputs of a gate node, keeping its gate and name.
 
-        Raises :class:`CycleError`, naming the nodes of the cycle, if the new
-        wiring would make ``node`` depend on itself; the graph is then unchanged.
+        ``inputs`` are as for :meth:`add_gate`. Raises :class:`CycleError`,
+        naming the nodes of the cycle, if the new wiring would make ``node``
+        depend on itself; the graph is then unchanged.
         """
         node = self._resolve(node)
         if node.kind != "gate":
@@ -205,7 +203,7 @@ class ComputationalGraph:
         arity = node.gate.arity()
         if arity is not None and len(inputs) != arity:
             raise GateError(f"node {node.name!r} ({type(node.gate).__name__}) takes {arity} inputs, got {len(inputs)}")
-        new_inputs = tuple(self._resolve(item) for item in inputs)
+        new_inputs = self._resolve_inputs(inputs)
         old_inputs = node.inputs
         self._set_inputs(node, new_inputs)
         try:
@@ -344,7 +342,7 @@ class ComputationalGraph:
             node.grad = node.input_grads = None
         self._forward_failed = False
         self._last_forward = plan
-        if single or len(plan.outputs) == 1:
+        if single or (outputs is None and len(plan.outputs) == 1):
             return self._nodes[plan.outputs[0]].value
         return {name: self._nodes[name].value for name in plan.outputs}
 
@@ -584,6 +582,11 @@ class ComputationalGraph:
                 raise NodeNotFoundError(f"no node named {item!r} in the graph{hint}")
             return node
         raise TypeError(f"expected a Node or a node name, got {type(item).__name__}")
+
+    def _resolve_inputs(self, inputs) -> tuple[Node, ...]:
+        """Nodes for a gate's arguments; numbers and arrays become constants once all names resolve."""
+        resolved = [None if _is_constant(item) else self._resolve(item) for item in inputs]
+        return tuple(self.constant(item) if node is None else node for item, node in zip(inputs, resolved))
 
     def _output_names(self, outputs) -> tuple[str, ...]:
         if outputs is None:

@@ -20,7 +20,9 @@ from graph.errors import (
     GategraphError,
     GateReuseError,
     GradientCheckError,
+    GraphvizNotFoundError,
     NodeNotFoundError,
+    NonFiniteError,
     ShapeError,
 )
 from graph.gradcheck import check_gate, check_graph, numerical_gradient
@@ -45,5 +47,7 @@ __all__ = [
     "GateError",
     "GateContractError",
     "BackwardError",
+    "NonFiniteError",
     "GradientCheckError",
+    "GraphvizNotFoundError",
 ]

@@ -18,7 +18,9 @@ __all__ = [
     "GateError",
     "GateContractError",
     "BackwardError",
+    "NonFiniteError",
     "GradientCheckError",
+    "GraphvizNotFoundError",
 ]
 
 
@@ -69,5 +71,13 @@ class BackwardError(GategraphError, RuntimeError):
     """Backward cannot run now: no successful forward, or no seed gradient."""
 
 
+class NonFiniteError(GategraphError, FloatingPointError):
+    """Anomaly detection found NaN or infinity in a value or a gradient."""
+
+
 class GradientCheckError(GategraphError, AssertionError):
     """An analytic gradient disagrees with the numerical one."""
+
+
+class GraphvizNotFoundError(GategraphError, RuntimeError):
+    """Graphviz's ``dot`` program, which draws SVG, PNG and PDF, is not installed."""

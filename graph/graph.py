@@ -28,6 +28,7 @@ from graph.errors import (
     GateError,
     GateReuseError,
     NodeNotFoundError,
+    NonFiniteError,
     ShapeError,
 )
 from graph.node import Node, _shape
@@ -274,7 +275,9 @@ class ComputationalGraph:
 
     # -- running ------------------------------------------------------------------
 
-    def forward(self, feeds: Mapping[str, Any] | None = None, /, *, outputs=None, **named_feeds):
+    def forward(
+        self, feeds: Mapping[str, Any] | None = None, /, *, outputs=None, check_finite: bool = False, **named_feeds
+    ):
         """Run the forward pass and return the output's value.
 
         Parameters
@@ -285,6 +288,9 @@ class ComputationalGraph:
             What to compute. By default every output (gate feeding nothing).
             Only the ancestors of the requested outputs run, and only their
             inputs must be fed.
+        check_finite : bool, default False
+            Anomaly detection: stop at the first gate whose output holds a NaN
+            or an infinity, naming it and describing its inputs.
 
         Returns
         -------
@@ -308,6 +314,8 @@ class ComputationalGraph:
             A feed is not numeric.
         GateError
             A gate rejected its inputs (e.g. a matmul of (2, 3) and (4, 5)).
+        NonFiniteError
+            With ``check_finite``, a gate produced NaN or infinity.
         """
         feeds = self._merge_feeds(feeds, named_feeds)
         single = outputs is not None and not isinstance(outputs, (list, tuple))
@@ -335,6 +343,11 @@ class ComputationalGraph:
                     f"forward of {_describe(node)} failed on {_arguments(node, arguments)}: {error}"
                 ) from error
             values[slot] = float(value) if type(value) is np.float64 else value
+            if check_finite and not _all_finite(value):
+                raise NonFiniteError(
+                    f"forward of {_describe(node)} produced {_non_finite(value)}; its inputs: "
+                    + "; ".join(f"{i.name} {_statistics(v)}" for i, v in zip(node.inputs, arguments))
+                )
 
         for node, value in zip(plan.order, values):
             node.value = value
@@ -346,7 +359,7 @@ class ComputationalGraph:
             return self._nodes[plan.outputs[0]].value
         return {name: self._nodes[name].value for name in plan.outputs}
 
-    def backward(self, grad=None, *, output: Node | str | None = None) -> dict[str, Any]:
+    def backward(self, grad=None, *, output: Node | str | None = None, check_finite: bool = False) -> dict[str, Any]:
         """Run the backward pass from an output of the last forward.
 
         Gradients start from zero at every call: calling backward twice gives
@@ -361,6 +374,9 @@ class ComputationalGraph:
             an output with more elements needs it, shaped like the output.
         output : str or Node, optional
             Which output to differentiate, when the last forward computed several.
+        check_finite : bool, default False
+            Anomaly detection: stop at the first gradient that holds a NaN or
+            an infinity, naming the gate that sent it and the input it went to.
 
         Returns
         -------
@@ -377,6 +393,8 @@ class ComputationalGraph:
         GateContractError
             A gate returned the wrong number of gradients or a gradient of
             the wrong shape.
+        NonFiniteError
+            With ``check_finite``, a gradient holds NaN or infinity.
         """
         plan = self._last_forward
         if plan is None:
@@ -417,6 +435,12 @@ class ComputationalGraph:
                     )
                 if type(grad_in) is np.float64:
                     grad_in = float(grad_in)
+                if check_finite and not _all_finite(grad_in):
+                    raise NonFiniteError(
+                        f"backward of {_describe(node)} sent {_non_finite(grad_in)} to input {position} "
+                        f"({node.inputs[position].name!r}, value {_statistics(plan.order[input_slot].value)}); "
+                        f"upstream {_statistics(upstream)}"
+                    )
                 current = grads[input_slot]
                 if current is None:
                     grads[input_slot] = grad_in
@@ -669,6 +693,30 @@ def _as_feed(value, name: str):
     if isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
         return value
     return _as_array(value, f"feed {name!r}")
+
+
+def _all_finite(value) -> bool:
+    return bool(np.all(np.isfinite(value)))
+
+
+def _non_finite(value) -> str:
+    """How many NaN and infinite elements ``value`` holds, e.g. '2 of 4 values non-finite (nan 1, -inf 1)'."""
+    array = np.asarray(value)
+    counts = {"nan": np.isnan(array).sum(), "+inf": np.isposinf(array).sum(), "-inf": np.isneginf(array).sum()}
+    found = ", ".join(f"{label} {int(count)}" for label, count in counts.items() if count)
+    total = sum(int(c) for c in counts.values())
+    return f"{total} of {array.size} values non-finite ({found}), shape {array.shape}"
+
+
+def _statistics(value) -> str:
+    """A short description of a value for error messages: the number, or shape and finite range."""
+    array = np.asarray(value)
+    if array.size == 1:
+        return f"= {array.item():.6g}"
+    finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
+    if not finite.size:
+        return f"{array.shape}, no finite values"
+    return f"{array.shape} min {finite.min():.4g} max {finite.max():.4g} mean {finite.mean():.4g}"
 
 
 def _describe(node: Node) -> str:

@@ -183,7 +183,8 @@ class SoftmaxCrossEntropyGate(_LossGate):
         self.log_softmax = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
         self.labels = labels
         if self.integer_labels:
-            picked = np.take_along_axis(self.log_softmax, labels[..., np.newaxis], axis=-1)[..., 0]
+            rows = (np.arange(len(labels)),) if logits.ndim == 2 else ()
+            picked = self.log_softmax[(*rows, labels)]
             return self._reduce(-picked)
         return self._reduce(-np.sum(labels * self.log_softmax, axis=-1))
 

@@ -90,7 +90,7 @@ class ComputationalGraph:
         self._nodes: dict[str, Node] = {}
         self._counters: dict[str, itertools.count] = {}
         self._scopes: list[str] = []
-        self._plans: dict[tuple[str, ...], _Plan] = {}
+        self._plans: dict[tuple[str, ...] | None, _Plan] = {}
         self._last_forward: _Plan | None = None
         self._forward_failed = False
 
@@ -319,7 +319,8 @@ class ComputationalGraph:
         """
         feeds = self._merge_feeds(feeds, named_feeds)
         single = outputs is not None and not isinstance(outputs, (list, tuple))
-        plan = self._plan_for(self._output_names(outputs))
+        plan = self._plans.get(outputs) if outputs is None else None  # the default plan skips name lookups
+        plan = plan or self._plan_for(self._output_names(outputs), key=outputs)
         missing = [name for name, _ in plan.feeds if name not in feeds]
         if missing:
             raise FeedError(
@@ -492,10 +493,16 @@ class ComputationalGraph:
 
     # -- plans ------------------------------------------------------------------------
 
-    def _plan_for(self, outputs: tuple[str, ...]) -> _Plan:
-        """The cached plan for ``outputs``, built on first use after each change."""
+    def _plan_for(self, outputs: tuple[str, ...], key=()) -> _Plan:
+        """The cached plan for ``outputs``, built on first use after each change.
+
+        It is cached under ``outputs`` and also under ``key`` (None for the
+        default outputs), which forward() looks up first.
+        """
         plan = self._plans.get(outputs)
         if plan is not None:
+            if key is None:
+                self._plans[None] = plan
             return plan
         needed = set(outputs)
         for name in outputs:
@@ -513,6 +520,8 @@ class ComputationalGraph:
             backward_plans={},
         )
         self._plans[outputs] = plan
+        if key is None:
+            self._plans[None] = plan
         return plan
 
     def _backward_plan(self, plan: _Plan, output: str) -> _BackwardPlan:

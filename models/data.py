@@ -1,0 +1,387 @@
+"""Data: the IDX format of MNIST, MNIST by download, Fashion-MNIST offline, and small helpers.
+
+The loaders return raw arrays the way the files hold them, Keras style::
+
+    (train_images, train_labels), (test_images, test_labels) = load_fashion_mnist()
+
+images ``uint8`` of shape (N, 28, 28) and labels ``uint8`` of shape (N,);
+:func:`scale_images` turns images into the float rows ``(N, 784)`` in [0, 1]
+a network takes, :func:`one_hot` turns labels into rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.request
+import zlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from models.errors import ChecksumError, DataFileError, DownloadError
+
+__all__ = [
+    "read_idx",
+    "write_idx",
+    "load_idx_directory",
+    "load_mnist",
+    "load_fashion_mnist",
+    "scale_images",
+    "one_hot",
+    "MNIST_FILES",
+    "MNIST_SHA256",
+    "MNIST_MIRRORS",
+    "FASHION_MNIST_DIR",
+]
+
+# IDX type codes (byte 3 of the magic number) and the big-endian dtypes they stand for.
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_CODES = {np.dtype(v).newbyteorder("=").str.lstrip("<>|="): k for k, v in _IDX_DTYPES.items()}
+
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+"""The four files of MNIST (and of Fashion-MNIST, which uses the same names)."""
+
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+"""SHA-256 of the published MNIST files; a download must match them."""
+
+MNIST_MIRRORS = (
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+)
+"""Where :func:`load_mnist` looks for MNIST, in order (the original host is often down)."""
+
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+"""Where Debian's ``dataset-fashion-mnist`` package puts the Fashion-MNIST IDX files."""
+
+_CHUNK = 1 << 16
+
+
+# -- the IDX format -------------------------------------------------------------------
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file (the format of MNIST), gzipped or not.
+
+    An IDX file is a 4-byte magic number ``0 0 type ndim``, then ``ndim``
+    big-endian uint32 sizes, then the data, big-endian, C order. Whether the
+    file is gzipped is read from its first bytes, not its name.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    numpy.ndarray
+        In native byte order, e.g. ``uint8`` of shape (60000, 28, 28).
+
+    Raises
+    ------
+    DataFileError
+        The file is missing, not IDX (wrong magic number, unknown type code),
+        truncated, longer than its header says, or a broken gzip stream; the
+        message names the file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x-idx2-ubyte.gz"
+    >>> write_idx(path, np.arange(6, dtype=np.uint8).reshape(2, 3))
+    >>> read_idx(path)
+    array([[0, 1, 2],
+           [3, 4, 5]], dtype=uint8)
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as raw:
+            gzipped = raw.read(2) == b"\x1f\x8b"
+        if gzipped:
+            with gzip.open(path, "rb") as stream:
+                content = stream.read()
+        else:
+            content = path.read_bytes()
+    except FileNotFoundError:
+        raise DataFileError(f"IDX file {str(path)!r} does not exist") from None
+    except (OSError, EOFError, zlib.error) as error:
+        raise DataFileError(f"IDX file {str(path)!r} is not a readable gzip stream: {error}") from None
+    return _parse_idx(content, path)
+
+
+def _parse_idx(content: bytes, path: Path) -> np.ndarray:
+    where = f"IDX file {str(path)!r}"
+    if len(content) < 4:
+        raise DataFileError(f"{where} is truncated: {len(content)} bytes, not even the 4-byte magic number")
+    zero1, zero2, code, ndim = content[:4]
+    if zero1 or zero2 or code not in _IDX_DTYPES:
+        raise DataFileError(
+            f"{where} is not an IDX file: magic number {content[:4].hex()} should be 0000 followed by a "
+            f"type code ({', '.join(f'{c:02x}' for c in _IDX_DTYPES)}) and the number of dimensions"
+        )
+    header = 4 + 4 * ndim
+    if len(content) < header:
+        raise DataFileError(
+            f"{where} is truncated in its header: {ndim} sizes need {header} bytes, found {len(content)}"
+        )
+    shape = tuple(int(n) for n in np.frombuffer(content, dtype=">u4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_DTYPES[code])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    found = len(content) - header
+    if found < expected:
+        raise DataFileError(
+            f"{where} is truncated: shape {shape} of {dtype.newbyteorder('=').name} needs {expected} bytes of data, "
+            f"found {found}"
+        )
+    if found > expected:
+        raise DataFileError(f"{where} has {found - expected} bytes after the data its header {shape} describes")
+    data = np.frombuffer(content, dtype=dtype, offset=header).reshape(shape)
+    return data.astype(dtype.newbyteorder("="))
+
+
+def write_idx(path: str | os.PathLike, array) -> None:
+    """Write ``array`` as an IDX file, gzipped when the name ends in ``.gz``.
+
+    The inverse of :func:`read_idx`, for tests and for one's own data sets.
+    """
+    array = np.ascontiguousarray(array)
+    code = _IDX_CODES.get(array.dtype.str.lstrip("<>|="))
+    if code is None:
+        raise TypeError(
+            f"IDX has no type for dtype {array.dtype}; use one of uint8, int8, int16, int32, float32, float64"
+        )
+    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    content = header + array.astype(_IDX_DTYPES[code]).tobytes()
+    path = Path(path)
+    if path.suffix == ".gz":
+        content = gzip.compress(content, mtime=0)
+    path.write_bytes(content)
+
+
+def load_idx_directory(directory: str | os.PathLike):
+    """Read the four MNIST-layout IDX files of ``directory``.
+
+    Each file may be gzipped (``train-images-idx3-ubyte.gz``) or not
+    (``train-images-idx3-ubyte``, or ``train-images.idx3-ubyte`` as some
+    copies name it).
+
+    Returns
+    -------
+    ((train_images, train_labels), (test_images, test_labels))
+
+    Raises
+    ------
+    DataFileError
+        A file is missing, broken, or the images and labels disagree in number.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataFileError(f"data directory {str(directory)!r} does not exist")
+    arrays = {}
+    for key, name in MNIST_FILES.items():
+        stem = name.removesuffix(".gz")
+        candidates = [name, stem, stem.replace("-idx", ".idx")]
+        found = next((directory / c for c in candidates if (directory / c).is_file()), None)
+        if found is None:
+            raise DataFileError(f"data directory {str(directory)!r} has no {' or '.join(candidates)}")
+        arrays[key] = read_idx(found)
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise DataFileError(
+                f"data directory {str(directory)!r}: {split} images {images.shape} and labels {labels.shape} "
+                "do not pair up; expected (N, rows, cols) and (N,)"
+            )
+    return (arrays["train_images"], arrays["train_labels"]), (arrays["test_images"], arrays["test_labels"])
+
+
+# -- the data sets ------------------------------------------------------------------------
+
+
+def load_fashion_mnist(path: str | os.PathLike | None = None):
+    """Fashion-MNIST, offline: 60,000 training and 10,000 test images of clothing, 10 classes.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        A directory of the four IDX files. By default the one Debian's
+        ``dataset-fashion-mnist`` package installs, :data:`FASHION_MNIST_DIR`.
+
+    Returns
+    -------
+    ((train_images, train_labels), (test_images, test_labels))
+        uint8 images (N, 28, 28) and labels (N,) in 0..9.
+
+    Raises
+    ------
+    DataFileError
+        The directory or a file is missing (the message says how to install
+        the package) or broken.
+    """
+    directory = Path(path) if path is not None else FASHION_MNIST_DIR
+    if path is None and not directory.is_dir():
+        raise DataFileError(
+            f"Fashion-MNIST is not installed at {str(directory)!r}: run `apt-get install dataset-fashion-mnist` "
+            "(Debian/Ubuntu), or pass the directory of its IDX files"
+        )
+    return load_idx_directory(directory)
+
+
+def load_mnist(
+    cache_dir: str | os.PathLike | None = None,
+    url: str | Sequence[str] = MNIST_MIRRORS,
+    *,
+    checksums: Mapping[str, str] = MNIST_SHA256,
+    timeout: float = 60.0,
+):
+    """MNIST handwritten digits, downloaded once into a cache and checked by SHA-256.
+
+    Each of the four files is fetched only if the cache lacks it (or holds a
+    copy whose checksum is wrong). A download streams into a temporary file
+    next to its destination and is renamed into place only when complete and
+    matching its SHA-256, so an interrupted or corrupt transfer leaves nothing
+    in the cache.
+
+    Parameters
+    ----------
+    cache_dir : path-like, optional
+        Default ``$XDG_CACHE_HOME/gategraph/mnist`` (``~/.cache/gategraph/mnist``).
+    url : str or sequence of str
+        Base URL(s) the file names are appended to, tried in order.
+    checksums : mapping of file name to SHA-256 hex digest
+        What each file must hash to; the published MNIST ones by default.
+    timeout : float
+        Seconds to wait on the network before giving up on a mirror.
+
+    Returns
+    -------
+    ((train_images, train_labels), (test_images, test_labels))
+        uint8 images (N, 28, 28) and labels (N,) in 0..9.
+
+    Raises
+    ------
+    DownloadError
+        No mirror could deliver a file (the message lists why each failed).
+    ChecksumError
+        A downloaded file does not hash to its checksum.
+    DataFileError
+        A file arrived intact but is not valid IDX.
+    """
+    cache = Path(cache_dir) if cache_dir is not None else _default_cache() / "mnist"
+    cache.mkdir(parents=True, exist_ok=True)
+    bases = [url] if isinstance(url, str) else list(url)
+    for name in MNIST_FILES.values():
+        expected = checksums[name]
+        target = cache / name
+        if target.is_file() and _sha256(target) == expected:
+            continue
+        _download_first(bases, name, target, expected, timeout)
+    return load_idx_directory(cache)
+
+
+def _default_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gategraph"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _download_first(bases: list[str], name: str, target: Path, expected: str, timeout: float) -> None:
+    """Download ``name`` from the first base URL that delivers it intact."""
+    failures = []
+    for base in bases:
+        address = base if base.endswith("/") else base + "/"
+        address += name
+        try:
+            _download(address, target, expected, timeout)
+            return
+        except ChecksumError:
+            raise
+        except DownloadError as error:
+            failures.append(str(error))
+    raise DownloadError(f"could not download {name}: " + "; ".join(failures))
+
+
+def _download(address: str, target: Path, expected: str, timeout: float) -> None:
+    """Stream ``address`` into a temporary file, check it, then rename it to ``target``."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(address, timeout=timeout) as response:
+            length = response.headers.get("Content-Length")
+            received = 0
+            for chunk in iter(lambda: response.read(_CHUNK), b""):
+                digest.update(chunk)
+                out.write(chunk)
+                received += len(chunk)
+            if length is not None and received != int(length):
+                raise DownloadError(f"{address}: transfer cut short, {received} of {length} bytes")
+        actual = digest.hexdigest()
+        if actual != expected:
+            raise ChecksumError(f"{address}: SHA-256 {actual} differs from the expected {expected}; file discarded")
+        os.replace(temporary, target)
+    except BaseException as error:
+        _remove(temporary)
+        if isinstance(error, (OSError, ValueError, http.client.HTTPException)) and not isinstance(error, DownloadError):
+            raise DownloadError(f"{address}: {error}") from error
+        raise
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def scale_images(images, dtype=np.float32) -> np.ndarray:
+    """Flatten images to rows and scale bytes 0..255 to [0, 1].
+
+    Examples
+    --------
+    >>> scale_images(np.array([[[0, 255], [51, 102]]], dtype=np.uint8))
+    array([[0. , 1. , 0.2, 0.4]], dtype=float32)
+    """
+    images = np.asarray(images)
+    return (images.reshape(len(images), -1) / np.asarray(255, dtype=dtype)).astype(dtype, copy=False)
+
+
+def one_hot(labels, classes: int | None = None, dtype=np.float32) -> np.ndarray:
+    """Integer labels (N,) as one-hot rows (N, classes).
+
+    Examples
+    --------
+    >>> one_hot(np.array([0, 2, 1]), 3)
+    array([[1., 0., 0.],
+           [0., 0., 1.],
+           [0., 1., 0.]], dtype=float32)
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"one_hot needs integer labels of shape (N,), got {labels.dtype} {labels.shape}")
+    classes = int(labels.max()) + 1 if classes is None and labels.size else int(classes or 0)
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"one_hot labels must lie in [0, {classes}), got {labels.min()}..{labels.max()}")
+    rows = np.zeros((len(labels), classes), dtype=dtype)
+    rows[np.arange(len(labels)), labels] = 1
+    return rows

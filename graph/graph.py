@@ -486,8 +486,8 @@ class ComputationalGraph:
         return {"image/svg+xml": to_svg(self)}
 
     def explain(self, **options) -> str:
-        """The last backward pass in words, node by node; see :func:`graph.export.explain`."""
-        from graph.export import explain
+        """The last backward pass in words, node by node; see :func:`graph.explain.explain`."""
+        from graph.explain import explain
 
         return explain(self, **options)
 

@@ -84,7 +84,7 @@ class Gate:
 
     @needs_input_grad.setter
     def needs_input_grad(self, flags) -> None:
-        self._needs_input_grad = tuple(bool(flag) for flag in flags)
+        self._needs_input_grad = tuple(flags)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -212,8 +212,8 @@ class ComputationalGraph:
         except CycleError:
             self._set_inputs(node, old_inputs)
             raise
-        for each in order:
-            current = self._nodes[each]
+        self._nodes = {name: self._nodes[name] for name in order}  # keep the nodes in a topological order
+        for current in self._nodes.values():
             if current.kind == "gate":
                 current.requires_grad = any(n.requires_grad for n in current.inputs)
 
@@ -246,8 +246,8 @@ class ComputationalGraph:
 
     @property
     def nodes(self) -> list[Node]:
-        """All nodes in topological order (leaves first)."""
-        return [self._nodes[name] for name in self._topological_order(self.dag)]
+        """All nodes in topological order (leaves first): the order they were added, unless rewired."""
+        return list(self._nodes.values())
 
     @property
     def inputs(self) -> list[Node]:
@@ -480,10 +480,10 @@ class ComputationalGraph:
         return to_svg(self, **options)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        """Notebooks show the graph as its diagram."""
-        from graph.export import to_svg
+        """Notebooks show the graph as its diagram (and its repr where Graphviz is missing)."""
+        from graph.export import mimebundle
 
-        return {"image/svg+xml": to_svg(self)}
+        return mimebundle(self)
 
     def explain(self, **options) -> str:
         """The last backward pass in words, node by node; see :func:`graph.explain.explain`."""
@@ -504,19 +504,15 @@ class ComputationalGraph:
             if key is None:
                 self._plans[None] = plan
             return plan
-        needed = set(outputs)
-        for name in outputs:
-            needed |= nx.ancestors(self.dag, name)
-        order = [self._nodes[name] for name in self._topological_order(self.dag.subgraph(needed))]
-        slots = {node.name: slot for slot, node in enumerate(order)}
+        needed = _ancestors_and_self([self._nodes[name] for name in outputs])
+        order = [node for node in self._nodes.values() if node in needed]  # _nodes is kept topologically sorted
+        slots = {node: slot for slot, node in enumerate(order)}
         plan = _Plan(
             outputs=outputs,
             order=order,
-            leaves=[(n, slots[n.name]) for n in order if n.kind in ("parameter", "constant")],
-            feeds=[(n.name, slots[n.name]) for n in order if n.kind == "input"],
-            steps=[
-                (n, n.gate, tuple(slots[i.name] for i in n.inputs), slots[n.name]) for n in order if n.kind == "gate"
-            ],
+            leaves=[(n, slots[n]) for n in order if n.kind in ("parameter", "constant")],
+            feeds=[(n.name, slots[n]) for n in order if n.kind == "input"],
+            steps=[(n, n.gate, tuple(slots[i] for i in n.inputs), slots[n]) for n in order if n.kind == "gate"],
             backward_plans={},
         )
         self._plans[outputs] = plan
@@ -528,20 +524,20 @@ class ComputationalGraph:
         back = plan.backward_plans.get(output)
         if back is not None:
             return back
-        slots = {node.name: slot for slot, node in enumerate(plan.order)}
-        reaching = nx.ancestors(self.dag, output) | {output}
+        slots = {node: slot for slot, node in enumerate(plan.order)}
+        reaching = _ancestors_and_self([self._nodes[output]])
         steps = []
         for node, gate, input_slots, slot in reversed(plan.steps):
-            if node.name in reaching and node.requires_grad:
+            if node in reaching and node.requires_grad:
                 wanted = tuple(i.requires_grad for i in node.inputs)
                 gate.needs_input_grad = wanted
                 steps.append((node, gate, slot, input_slots, wanted))
         results = [
-            (n.name, slots[n.name])
+            (n.name, slots[n])
             for n in plan.order
-            if n.kind in ("input", "parameter") and n.requires_grad and n.name in reaching
+            if n.kind in ("input", "parameter") and n.requires_grad and n in reaching
         ]
-        back = _BackwardPlan(output_slot=slots[output], steps=steps, results=results)
+        back = _BackwardPlan(output_slot=slots[self._nodes[output]], steps=steps, results=results)
         plan.backward_plans[output] = back
         return back
 
@@ -673,6 +669,18 @@ class ComputationalGraph:
         if _shape(grad) != shape:
             raise ShapeError(f"backward grad has shape {_shape(grad)}, output {out_node.name!r} has shape {shape}")
         return grad
+
+
+def _ancestors_and_self(nodes: list[Node]) -> set[Node]:
+    """The given nodes and every node they depend on, found by walking the inputs."""
+    found = set(nodes)
+    stack = list(nodes)
+    while stack:
+        for source in stack.pop().inputs:
+            if source not in found:
+                found.add(source)
+                stack.append(source)
+    return found
 
 
 def _is_constant(item) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gates.base import Gate, unbroadcast
+from gates.base import Gate, shape_of, unbroadcast
 
 __all__ = [
     "AddGate",
@@ -38,7 +38,7 @@ class AddGate(Gate):
     pattern = "gradient distributor: passes the upstream gradient unchanged to every input"
 
     def forward(self, x, y):
-        self.x_shape, self.y_shape = np.shape(x), np.shape(y)
+        self.x_shape, self.y_shape = shape_of(x), shape_of(y)
         return x + y
 
     def backward(self, upstream):
@@ -62,7 +62,7 @@ class SubtractGate(Gate):
     local_gradient = "dz/dx = 1, dz/dy = -1"
 
     def forward(self, x, y):
-        self.x_shape, self.y_shape = np.shape(x), np.shape(y)
+        self.x_shape, self.y_shape = shape_of(x), shape_of(y)
         return x - y
 
     def backward(self, upstream):
@@ -95,8 +95,8 @@ class MultiplyGate(Gate):
     def backward(self, upstream):
         want_x, want_y = self.needs_input_grad
         return (
-            unbroadcast(upstream * self.y, np.shape(self.x)) if want_x else None,
-            unbroadcast(upstream * self.x, np.shape(self.y)) if want_y else None,
+            unbroadcast(upstream * self.y, shape_of(self.x)) if want_x else None,
+            unbroadcast(upstream * self.x, shape_of(self.y)) if want_y else None,
         )
 
 
@@ -113,7 +113,7 @@ class DivideGate(Gate):
     local_gradient = "dz/dx = 1/y, dz/dy = -x/y²"
 
     def forward(self, x, y):
-        self.x_shape, self.y = np.shape(x), y
+        self.x_shape, self.y = shape_of(x), y
         self.z = x / y
         return self.z
 
@@ -122,7 +122,7 @@ class DivideGate(Gate):
         scaled = upstream / self.y
         return (
             unbroadcast(scaled, self.x_shape) if want_x else None,
-            unbroadcast(-scaled * self.z, np.shape(self.y)) if want_y else None,
+            unbroadcast(-scaled * self.z, shape_of(self.y)) if want_y else None,
         )
 
 
@@ -198,7 +198,7 @@ class MaxGate(Gate):
     pattern = "gradient router: sends the upstream gradient to the larger input only"
 
     def forward(self, x, y):
-        self.x_shape, self.y_shape = np.shape(x), np.shape(y)
+        self.x_shape, self.y_shape = shape_of(x), shape_of(y)
         self.x_wins = np.greater_equal(x, y)
         return np.maximum(x, y)
 
@@ -222,7 +222,7 @@ class MinGate(Gate):
     pattern = "gradient router: sends the upstream gradient to the smaller input only"
 
     def forward(self, x, y):
-        self.x_shape, self.y_shape = np.shape(x), np.shape(y)
+        self.x_shape, self.y_shape = shape_of(x), shape_of(y)
         self.x_wins = np.less_equal(x, y)
         return np.minimum(x, y)
 

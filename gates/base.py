@@ -7,7 +7,7 @@ import inspect
 
 import numpy as np
 
-__all__ = ["Gate", "unbroadcast"]
+__all__ = ["Gate", "unbroadcast", "shape_of"]
 
 
 class Gate:
@@ -123,9 +123,20 @@ def unbroadcast(grad, shape: tuple[int, ...]):
     >>> unbroadcast(np.ones((2, 3)), ())
     np.float64(6.0)
     """
-    if np.shape(grad) == shape:
+    if shape_of(grad) == shape:
         return grad
     leading = np.ndim(grad) - len(shape)
     stretched = tuple(leading + axis for axis, n in enumerate(shape) if n == 1)
     summed = np.sum(grad, axis=tuple(range(leading)) + stretched, keepdims=True)
     return summed.reshape(shape)[()]
+
+
+def shape_of(value) -> tuple[int, ...]:
+    """``np.shape`` for arrays and numbers, without building an array from a Python number.
+
+    Scalar graphs run on Python floats, where ``np.shape`` costs more than the arithmetic.
+
+    >>> shape_of(np.zeros((2, 3))), shape_of(1.5)
+    ((2, 3), ())
+    """
+    return getattr(value, "shape", ())

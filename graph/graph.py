@@ -406,6 +406,7 @@ class ComputationalGraph:
         out_node = plan.order[back.output_slot]
         seed = self._seed(out_node, grad)
 
+        values = [node.value for node in plan.order]
         grads: list[Any] = [None] * len(plan.order)
         owned = [False] * len(plan.order)  # True where grads[slot] is our own array, safe to add into
         grads[back.output_slot] = seed
@@ -425,14 +426,14 @@ class ComputationalGraph:
                     f"one per input, got {count}"
                 )
             sent.append((node, result))
-            for position, (grad_in, input_slot, want) in enumerate(zip(result, input_slots, wanted)):
-                if grad_in is None or not want:
+            for position, grad_in in enumerate(result):
+                if grad_in is None or not wanted[position]:
                     continue
-                expected = _shape(plan.order[input_slot].value)
-                if _shape(grad_in) != expected:
+                input_slot = input_slots[position]
+                if getattr(grad_in, "shape", ()) != getattr(values[input_slot], "shape", ()):
                     raise GateContractError(
                         f"{_describe(node)}: backward returned a gradient of shape {_shape(grad_in)} for input "
-                        f"{position} ({node.inputs[position].name!r}), expected its shape {expected}"
+                        f"{position} ({node.inputs[position].name!r}), expected its shape {_shape(values[input_slot])}"
                     )
                 if type(grad_in) is np.float64:
                     grad_in = float(grad_in)

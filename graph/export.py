@@ -30,7 +30,16 @@ if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
     from graph.node import Node
 
-__all__ = ["to_dot", "render", "to_svg", "format_value", "RENDER_FORMATS", "TEXT_FORMATS"]
+__all__ = [
+    "to_dot",
+    "render",
+    "to_svg",
+    "mimebundle",
+    "format_value",
+    "local_formula",
+    "RENDER_FORMATS",
+    "TEXT_FORMATS",
+]
 
 TEXT_FORMATS = ("dot", "gv")
 RENDER_FORMATS = ("svg", "png", "pdf")
@@ -78,13 +87,18 @@ def format_value(value: Any, precision: int = 4, max_elements: int = 6) -> str:
     >>> format_value(np.ones((64, 10), dtype=np.float32))
     '(64, 10) float32 mean 1 norm 25.3'
     """
+    return " ".join(_value_lines(value, precision, max_elements))
+
+
+def _value_lines(value, precision: int, max_elements: int) -> list[str]:
+    """:func:`format_value` as lines: a summarised array's shape and its statistics apart."""
     if value is None:
-        return ""
+        return [""]
     if not np.shape(value):
-        return _number(value, precision)
+        return [_number(value, precision)]
     array = np.asarray(value)
     if 0 < array.size <= max_elements:
-        return _nested(array, precision)
+        return [_nested(array, precision)]
     return _summary(array, precision)
 
 
@@ -164,7 +178,8 @@ def to_dot(
         return box_ids[box] if box is not None else ids[node.name]
 
     dot = graphviz.Digraph(name="gategraph")
-    dot.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.35", ranksep="0.6", newrank="true")
+    # ordering=in keeps a gate's arguments in order, top to bottom: x above y in x - y.
+    dot.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.35", ranksep="0.6", newrank="true", ordering="in")
     dot.attr("node", fontname="Helvetica", fontsize="11", style="filled", penwidth="1.2")
     dot.attr("edge", fontname="Helvetica", fontsize="10", arrowsize="0.7", color="#444444")
 
@@ -303,14 +318,17 @@ class _Style:
     def __init__(self, values, grads, explain, local_gradients, precision, max_elements):
         self.values, self.grads, self.explain = bool(values), bool(grads), bool(explain)
         self.local_gradients, self.precision, self.max_elements = bool(local_gradients), precision, max_elements
-        self._cache: dict[int, str] = {}
+        self._cache: dict[int, list[str]] = {}
 
-    def text(self, value) -> str:
-        """``format_value`` of ``value``, computed once per object (a summary costs a pass over it)."""
+    def lines(self, value) -> list[str]:
+        """``format_value`` of ``value`` as lines, computed once per object (a summary costs a pass over it)."""
         key = id(value)
         if key not in self._cache:
-            self._cache[key] = format_value(value, self.precision, self.max_elements)
+            self._cache[key] = _value_lines(value, self.precision, self.max_elements)
         return self._cache[key]
+
+    def text(self, value) -> str:
+        return " ".join(self.lines(value))
 
 
 class _Edge:
@@ -443,10 +461,8 @@ def _edge_tooltip(edge: _Edge) -> str:
 
 def _edge_label(value, grad, chain: list[str], style: _Style) -> str:
     """Value above a rule, gradient and chain rule below it, the two halves of equal height."""
-    above = (
-        [f'<font color="{VALUE_COLOR}">{_html(style.text(value))}</font>'] if style.values and value is not None else []
-    )
-    below = [f'<font color="{GRAD_COLOR}">{_html(style.text(grad))}</font>'] if style.grads and grad is not None else []
+    above = _coloured(style.lines(value), VALUE_COLOR) if style.values and value is not None else []
+    below = _coloured(style.lines(grad), GRAD_COLOR) if style.grads and grad is not None else []
     below += [f'<font point-size="8" color="{EXPLAIN_COLOR}">{_html(line)}</font>' for line in chain]
     if not above and not below:
         return ""
@@ -459,6 +475,10 @@ def _edge_label(value, grad, chain: list[str], style: _Style) -> str:
         '<<table border="0" cellborder="0" cellspacing="0" cellpadding="2" color="#444444">'
         f"{halves[0]}<hr/>{halves[1]}</table>>"
     )
+
+
+def _coloured(lines: list[str], color: str) -> list[str]:
+    return [f'<font color="{color}">{_html(line)}</font>' for line in lines]
 
 
 def _chain_rule(target: Node, position: int, style: _Style) -> str:
@@ -618,15 +638,15 @@ def _nested(array: np.ndarray, precision: int) -> str:
     return "[" + ", ".join(_nested(row, precision) for row in array) + "]"
 
 
-def _summary(array: np.ndarray, precision: int) -> str:
+def _summary(array: np.ndarray, precision: int) -> list[str]:
     head = f"{tuple(array.shape)} {array.dtype}"
     if array.size == 0 or array.dtype.kind not in "iufb":
-        return head
+        return [head]
     with np.errstate(all="ignore"):  # inf - inf in a mean is still worth showing, as nan
         data = array.astype(np.float64, copy=False)
         mean = float(np.mean(data))
         norm = float(np.sqrt(np.sum(np.square(data))))
-    return f"{head} mean {_number(mean, precision)} norm {_number(norm, precision)}"
+    return [head, f"mean {_number(mean, precision)} norm {_number(norm, precision)}"]
 
 
 def _pipe(dot: graphviz.Digraph, fmt: str, engine: str) -> bytes:

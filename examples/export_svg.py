@@ -1,0 +1,119 @@
+"""Draw the lecture's circuits and a small MLP, with their values and gradients, to SVG.
+
+    python examples/export_svg.py            # writes out/*.svg
+    python examples/export_svg.py figures    # writes figures/*.svg
+    python examples/export_svg.py --png      # PNG as well, for slides
+
+Each graph is run forward and backward first, so every edge carries the value
+that flowed forward (green, above the line) and the gradient that flowed back
+(red, below), as on the lecture's slides:
+
+- circuit.svg: f = (x + y) z at x = -2, y = 5, z = -4 (f = -12; gradients -4, -4, 3);
+- neuron.svg: the sigmoid neuron 1 / (1 + exp(-(w0 x0 + w1 x1 + w2))) built from
+  primitive gates, at w = [2, -3, -3], x = [-1, -2] (f = 0.7311);
+- neuron_explained.svg: the same with each edge's upstream × local = downstream;
+- patterns.svg: f = 2 (x y + max(z, w)) at x = 3, y = -4, z = 2, w = -1, where add
+  distributes, max routes and mul switches (hover over a gate to read which);
+- mlp.svg and mlp_collapsed.svg: a 3-4-4-1 MLP on a batch of 4, one cluster per
+  layer, then each layer drawn as one box.
+
+The backward pass of the neuron is also printed in words (``g.explain()``).
+Needs Graphviz's ``dot`` (``sudo apt-get install graphviz``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from gates import AddGate, LinearGate, MaxGate, MSELossGate, MultiplyGate, ReLUGate
+from graph import ComputationalGraph
+
+
+def circuit() -> ComputationalGraph:
+    """f = (x + y) z, the lecture's first circuit."""
+    g = ComputationalGraph()
+    x, y, z = g.input("x"), g.input("y"), g.input("z")
+    q = g.add_gate(AddGate(), x, y, name="q")
+    g.add_gate(MultiplyGate(), q, z, name="f")
+    g.forward(x=-2.0, y=5.0, z=-4.0)
+    g.backward()
+    return g
+
+
+def neuron() -> ComputationalGraph:
+    """The sigmoid neuron from primitive gates: *, +, negation, exp, +1 and 1/x."""
+    g = ComputationalGraph()
+    w0, x0, w1, x1, w2 = (g.input(name) for name in ("w0", "x0", "w1", "x1", "w2"))
+    1 / (1 + (-(w0 * x0 + w1 * x1 + w2)).exp())
+    g.forward(w0=2.0, x0=-1.0, w1=-3.0, x1=-2.0, w2=-3.0)
+    g.backward()
+    return g
+
+
+def patterns() -> ComputationalGraph:
+    """f = 2 (x y + max(z, w)): the add, max and mul patterns of backward flow."""
+    g = ComputationalGraph()
+    x, y, z, w = (g.input(name) for name in "xyzw")
+    product = g.add_gate(MultiplyGate(), x, y, name="xy")
+    largest = g.add_gate(MaxGate(), z, w, name="max_zw")
+    total = g.add_gate(AddGate(), product, largest, name="sum")
+    g.add_gate(MultiplyGate(), total, 2.0, name="f")
+    g.forward(x=3.0, y=-4.0, z=2.0, w=-1.0)
+    g.backward()
+    return g
+
+
+def mlp(seed: int = 0) -> ComputationalGraph:
+    """A 3-4-4-1 MLP with ReLUs and a mean squared error, each layer in its own scope."""
+    rng = np.random.default_rng(seed)
+    g = ComputationalGraph()
+    features = g.input("X", requires_grad=False)
+    targets = g.input("Y", requires_grad=False)
+    activations = features
+    sizes = [3, 4, 4, 1]
+    for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+        with g.scope(f"layer{index}"):
+            weight = g.parameter(f"W{index}", rng.normal(0.0, (2 / n_in) ** 0.5, size=(n_out, n_in)))
+            bias = g.parameter(f"b{index}", np.zeros(n_out))
+            activations = g.add_gate(LinearGate(), activations, weight, bias, name=f"Z{index}")
+            if index < len(sizes) - 1:
+                activations = g.add_gate(ReLUGate(), activations, name=f"A{index}")
+    with g.scope("loss"):
+        g.add_gate(MSELossGate(), activations, targets, name="L")
+    g.forward(X=rng.normal(size=(4, 3)), Y=rng.normal(size=(4, 1)))
+    g.backward()
+    return g
+
+
+def main(argv: list[str] | None = None) -> list[Path]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", nargs="?", default="out", help="where to write the files (default: out/)")
+    parser.add_argument("--png", action="store_true", help="write a PNG beside each SVG")
+    args = parser.parse_args(argv)
+    folder = Path(args.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    the_neuron, the_mlp = neuron(), mlp()
+    figures = [
+        ("circuit", circuit(), {}),
+        ("neuron", the_neuron, {}),
+        ("neuron_explained", the_neuron, {"explain": True}),
+        ("patterns", patterns(), {}),
+        ("mlp", the_mlp, {}),
+        ("mlp_collapsed", the_mlp, {"collapse": True}),
+    ]
+    written = []
+    for name, g, options in figures:
+        for suffix in (".svg", ".png") if args.png else (".svg",):
+            written.append(g.render(folder / f"{name}{suffix}", **options))
+            print(f"wrote {written[-1]}")
+    print()
+    print(the_neuron.explain())
+    return written
+
+
+if __name__ == "__main__":
+    main()

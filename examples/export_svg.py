@@ -24,6 +24,7 @@ Needs Graphviz's ``dot`` (``sudo apt-get install graphviz``).
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,7 @@ def mlp(seed: int = 0) -> ComputationalGraph:
     targets = g.input("Y", requires_grad=False)
     activations = features
     sizes = [3, 4, 4, 1]
-    for index, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+    for index, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=1):
         with g.scope(f"layer{index}"):
             weight = g.parameter(f"W{index}", rng.normal(0.0, (2 / n_in) ** 0.5, size=(n_out, n_in)))
             bias = g.parameter(f"b{index}", np.zeros(n_out))

@@ -435,8 +435,9 @@ class ComputationalGraph:
                     input_slot = input_slots[position]
                     if getattr(grad_in, "shape", ()) != getattr(values[input_slot], "shape", ()):
                         raise GateContractError(
-                            f"{_describe(node)}: backward returned a gradient of shape {_shape(grad_in)} for input "
-                            f"{position} ({node.inputs[position].name!r}), expected its shape {_shape(values[input_slot])}"
+                            f"{_describe(node)}: backward returned a gradient of shape {_shape(grad_in)} for "
+                            f"input {position} ({node.inputs[position].name!r}), "
+                            f"expected its shape {_shape(values[input_slot])}"
                         )
                     if type(grad_in) is np.float64:
                         grad_in = float(grad_in)

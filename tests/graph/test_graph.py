@@ -1,5 +1,7 @@
 """ComputationalGraph: building, running, plans, and the errors a user gets."""
 
+import gc
+
 import numpy as np
 import pytest
 
@@ -403,3 +405,24 @@ def test_parameters_are_floating_point_copies():
     assert g.parameter("v", [1, 2]).value.dtype == np.float64
     with pytest.raises(DTypeError, match=r"parameter 'n' has dtype int64; .*floating point"):
         g.parameter("n", np.array([1, 2]))
+
+
+def test_passes_leave_the_garbage_collector_as_they_found_it():
+    g = first_circuit()
+    assert gc.isenabled()
+    g.forward(x=-2.0, y=5.0, z=-4.0)
+    g.backward()
+    assert gc.isenabled()
+    broken = ComputationalGraph()
+    broken.add_gate(WrongShapeGate(), broken.input("x"), name="bad").sum()
+    broken.forward(x=np.ones(3))
+    with pytest.raises(GateContractError):  # a failure inside the pass restores it too
+        broken.backward()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        g.forward(x=-2.0, y=5.0, z=-4.0)
+        g.backward()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -11,12 +11,10 @@ a network takes, :func:`one_hot` turns labels into rows.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.request
 import zlib
 from collections.abc import Mapping, Sequence
@@ -25,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from models.errors import ChecksumError, DataFileError, DownloadError
+from models.files import atomic_write
 
 __all__ = [
     "read_idx",
@@ -323,10 +322,9 @@ def _download_first(bases: list[str], name: str, target: Path, expected: str, ti
 
 def _download(address: str, target: Path, expected: str, timeout: float) -> None:
     """Stream ``address`` into a temporary file, check it, then rename it to ``target``."""
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     digest = hashlib.sha256()
     try:
-        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(address, timeout=timeout) as response:
+        with atomic_write(target) as out, urllib.request.urlopen(address, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             received = 0
             for chunk in iter(lambda: response.read(_CHUNK), b""):
@@ -335,20 +333,13 @@ def _download(address: str, target: Path, expected: str, timeout: float) -> None
                 received += len(chunk)
             if length is not None and received != int(length):
                 raise DownloadError(f"{address}: transfer cut short, {received} of {length} bytes")
-        actual = digest.hexdigest()
-        if actual != expected:
-            raise ChecksumError(f"{address}: SHA-256 {actual} differs from the expected {expected}; file discarded")
-        os.replace(temporary, target)
-    except BaseException as error:
-        _remove(temporary)
-        if isinstance(error, (OSError, ValueError, http.client.HTTPException)) and not isinstance(error, DownloadError):
-            raise DownloadError(f"{address}: {error}") from error
+            actual = digest.hexdigest()
+            if actual != expected:
+                raise ChecksumError(f"{address}: SHA-256 {actual} differs from the expected {expected}; file discarded")
+    except DownloadError:
         raise
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        raise DownloadError(f"{address}: {error}") from error
 
 
 # -- helpers ---------------------------------------------------------------------------------

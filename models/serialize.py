@@ -15,10 +15,8 @@ mid-write never leaves a half-written model under the real name.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -26,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from models.errors import ModelFileError
+from models.files import atomic_write
 from models.network import MODEL_CLASSES, Model
 
 __all__ = ["save", "load", "FORMAT", "VERSION"]
@@ -60,18 +59,8 @@ def save(model: Model, path: str | os.PathLike) -> None:
         "parameters": {key: list(value.shape) for key, value in arrays.items()},
     }
     arrays[_META] = np.array(json.dumps(meta))
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    with atomic_write(path) as stream:
+        np.savez(stream, **arrays)
 
 
 def load(path: str | os.PathLike) -> Model:

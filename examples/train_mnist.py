@@ -1,0 +1,180 @@
+"""The main job: train a network built from gates on (Fashion-)MNIST and keep the results.
+
+    python examples/train_mnist.py                       # Fashion-MNIST, 784-256-128-10 ReLU MLP, Adam
+    python examples/train_mnist.py --model two-layer     # the seed chapter's sigmoid + BCE network
+    python examples/train_mnist.py --dataset mnist       # MNIST, downloaded once (network needed)
+    python examples/train_mnist.py --dataset DIR         # any directory of the four IDX files
+
+Fashion-MNIST is read offline from Debian's ``dataset-fashion-mnist`` package
+(``make demo`` installs it). 5,000 training images are held out for
+validation; the test set is scored once, at the end. The learning rate
+follows a cosine from ``--lr`` down to zero over the epochs (``--schedule
+constant`` keeps it fixed). Written to ``--out``:
+
+    metrics.json   test accuracy and loss, training seconds, settings, per-epoch history
+    model.npz      the trained model (``models.load("model.npz")``)
+    curves.png     loss and accuracy per epoch, training and validation
+    graph.svg      the network's graph, with the values and gradients of 8 test images
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from models import (
+    MLP,
+    SGD,
+    Adam,
+    Momentum,
+    TwoLayerNet,
+    evaluate,
+    fit,
+    load_fashion_mnist,
+    load_idx_directory,
+    load_mnist,
+    scale_images,
+)
+
+OPTIMIZERS = {"adam": (Adam, 1e-3), "sgd": (SGD, 0.5), "momentum": (Momentum, 0.05)}
+DEFAULT_HIDDEN = {"mlp": [256, 128], "two-layer": [128]}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist (default), mnist, or a directory")
+    parser.add_argument("--model", choices=("mlp", "two-layer"), default="mlp")
+    parser.add_argument(
+        "--hidden",
+        type=lambda text: [int(n) for n in text.split(",")],
+        help="hidden sizes, comma separated (default 256,128 for mlp, 128 for two-layer)",
+    )
+    parser.add_argument("--activation", default="relu", help="mlp hidden activation (default relu)")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam")
+    parser.add_argument("--lr", type=float, help="learning rate (default 1e-3 adam, 0.5 sgd, 0.05 momentum)")
+    parser.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
+    parser.add_argument("--validation", type=int, default=5000, help="training images held out (default 5000)")
+    parser.add_argument("--limit", type=int, help="train on the first LIMIT training images only (quick runs)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("out/train_mnist"))
+    parser.add_argument("--cache-dir", type=Path, help="where MNIST downloads go (default ~/.cache/gategraph/mnist)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    args = parser.parse_args(argv)
+    args.hidden = args.hidden or DEFAULT_HIDDEN[args.model]
+    if args.model == "two-layer" and len(args.hidden) != 1:
+        parser.error(f"--model two-layer has one hidden layer; got --hidden {args.hidden}")
+    if args.lr is None:
+        args.lr = OPTIMIZERS[args.optimizer][1]
+    return args
+
+
+def load_data(name: str, cache_dir: Path | None):
+    if name == "fashion-mnist":
+        return load_fashion_mnist()
+    if name == "mnist":
+        return load_mnist(cache_dir)
+    return load_idx_directory(name)
+
+
+def build_model(args, n_in: int, n_out: int):
+    if args.model == "two-layer":
+        return TwoLayerNet(n_in, args.hidden[0], n_out, seed=args.seed)
+    return MLP([n_in, *args.hidden, n_out], activation=args.activation, seed=args.seed)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    started = time.perf_counter()
+    (train_images, train_labels), (test_images, test_labels) = load_data(args.dataset, args.cache_dir)
+    x_all, x_test = scale_images(train_images), scale_images(test_images)
+    y_all, y_test = train_labels.astype(np.int64), test_labels.astype(np.int64)
+    classes = int(max(y_all.max(), y_test.max())) + 1
+    order = np.random.default_rng(args.seed).permutation(len(x_all))
+    held, kept = order[: args.validation], order[args.validation :]
+    if args.limit:
+        kept = kept[: args.limit]
+    x_train, y_train, x_val, y_val = x_all[kept], y_all[kept], x_all[held], y_all[held]
+    print(
+        f"{args.dataset}: {len(x_train):,} training, {len(x_val):,} validation, {len(x_test):,} test images, "
+        f"{classes} classes (loaded in {time.perf_counter() - started:.1f} s)"
+    )
+
+    model = build_model(args, x_train.shape[1], classes)
+    print(model.summary())
+    optimizer_class = OPTIMIZERS[args.optimizer][0]
+    optimizer = optimizer_class(model.parameters(), lr=args.lr)
+    print(f"{optimizer!r}, {args.epochs} epochs of batches of {args.batch_size}, {args.schedule} schedule")
+
+    def end_of_epoch(record: dict) -> None:
+        if args.schedule == "cosine":
+            optimizer.lr = args.lr * 0.5 * (1 + math.cos(math.pi * record["epoch"] / args.epochs))
+        validation = f"  val loss {record['val_loss']:.4f}  val acc {record['val_accuracy']:.4f}" if len(x_val) else ""
+        print(
+            f"epoch {record['epoch']:3d}/{args.epochs}  loss {record['loss']:.4f}  acc {record['accuracy']:.4f}"
+            f"{validation}  {record['seconds']:.1f} s",
+            flush=True,
+        )
+
+    history = fit(
+        model,
+        optimizer,
+        x_train,
+        y_train,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation=(x_val, y_val) if len(x_val) else None,
+        seed=args.seed,
+        progress=False if args.no_progress else None,
+        callback=end_of_epoch,
+    )
+    train_seconds = sum(history["seconds"])
+    test = evaluate(model, x_test, y_test)
+    print(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  trained in {train_seconds:.1f} s")
+
+    model_path, curves_path, graph_path = args.out / "model.npz", args.out / "curves.png", args.out / "graph.svg"
+    model.save(model_path)
+    history.plot(curves_path, title=f"{model.architecture} on {args.dataset}: test accuracy {test['accuracy']:.4f}")
+    model.loss(x_test[:8], y_test[:8])
+    model.backward()
+    model.graph.render(graph_path)
+
+    metrics = {
+        "test_accuracy": test["accuracy"],
+        "test_loss": test["loss"],
+        "train_seconds": round(train_seconds, 3),
+        "epochs": args.epochs,
+        "dataset": args.dataset,
+        "model": model.architecture,
+        "summary": repr(model),
+        "parameters": model.num_parameters,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "schedule": args.schedule,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "train_examples": len(x_train),
+        "validation_examples": len(x_val),
+        "history": history.to_dict(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+    }
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(f"wrote {args.out / 'metrics.json'}, {model_path}, {curves_path}, {graph_path}")
+    return metrics
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -12,7 +12,7 @@ test: setup
 	$(PY) -m pytest
 
 demo: setup
-	$(PY) examples/lecture_circuits.py
+	$(PY) examples/train_mnist.py --out out/train_mnist
 
 lint: setup
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
@@ -23,6 +23,8 @@ setup: $(VENV)/.installed system-packages
 # The system `dot` program renders diagrams; Debian's graphviz package has it.
 system-packages:
 	@command -v dot >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q graphviz; }
+# Fashion-MNIST for the main job and the models tests, offline: Debian's dataset-fashion-mnist.
+	@test -d /usr/share/datasets/fashion-mnist || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist; }
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); }

@@ -434,9 +434,8 @@ def _box_attributes(scope: str, members: list[Node], style: _Style) -> dict[str,
         count = sum(int(np.size(node.value)) for node in parameters)
         names = ", ".join(node.name for node in parameters)
         rows.append(f'<font point-size="9" color="{NOTE_COLOR}">{_html(names)} ({count} numbers)</font>')
-    tooltip = "\n".join(
-        f"{node.name}: {node.kind if node.gate is None else type(node.gate).__name__}" for node in members
-    )
+    contents = [f"{node.name}: {node.kind if node.gate is None else type(node.gate).__name__}" for node in members]
+    tooltip = "\n".join([f"{scope}: {len(members)} nodes", *contents])
     return {"label": _table(rows), "shape": _SCOPE_SHAPE, "fillcolor": "#f3f3f3", "tooltip": _plain(tooltip)}
 
 

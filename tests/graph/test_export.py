@@ -1,0 +1,439 @@
+"""Diagrams: DOT text (no program needed) and SVG, PNG, PDF drawn by the real `dot`."""
+
+import itertools
+import re
+import time
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from gates import AddGate, LinearGate, MaxGate, MultiplyGate, ReLUGate, SumGate
+from graph import ComputationalGraph, GraphvizNotFoundError
+from graph.export import format_value, render, to_dot, to_svg
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+# -- the lecture's circuits ---------------------------------------------------------------
+
+
+def first_circuit(run: str = "backward") -> ComputationalGraph:
+    """f = (x + y) z at x = -2, y = 5, z = -4, run as far as ``run`` says."""
+    g = ComputationalGraph()
+    x, y, z = g.input("x"), g.input("y"), g.input("z")
+    q = g.add_gate(AddGate(), x, y, name="q")
+    g.add_gate(MultiplyGate(), q, z, name="f")
+    if run in ("forward", "backward"):
+        g.forward(x=-2.0, y=5.0, z=-4.0)
+    if run == "backward":
+        g.backward()
+    return g
+
+
+def sigmoid_neuron() -> ComputationalGraph:
+    g = ComputationalGraph()
+    w0, x0, w1, x1, w2 = (g.input(name) for name in ("w0", "x0", "w1", "x1", "w2"))
+    1 / (1 + (-(w0 * x0 + w1 * x1 + w2)).exp())
+    g.forward(w0=2.0, x0=-1.0, w1=-3.0, x1=-2.0, w2=-3.0)
+    g.backward()
+    return g
+
+
+def layered(sizes=(3, 4, 2), batch: int = 5) -> ComputationalGraph:
+    """A small MLP whose layers sit in scopes ``net/layer1``, ``net/layer2``, then ``loss``."""
+    rng = np.random.default_rng(0)
+    g = ComputationalGraph()
+    activations = g.input("X", requires_grad=False)
+    with g.scope("net"):
+        for index, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=1):
+            with g.scope(f"layer{index}"):
+                weight = g.parameter(f"W{index}", rng.normal(size=(n_out, n_in)))
+                bias = g.parameter(f"b{index}", np.zeros(n_out))
+                activations = g.add_gate(LinearGate(), activations, weight, bias, name=f"Z{index}")
+                activations = g.add_gate(ReLUGate(), activations, name=f"A{index}")
+    with g.scope("loss"):
+        g.add_gate(SumGate(), activations, name="L")
+    g.forward(X=rng.normal(size=(batch, sizes[0])))
+    g.backward()
+    return g
+
+
+# -- reading DOT text back -------------------------------------------------------------------
+
+
+def parse(source: str):
+    """Nodes by DOT id (name, shape, label) and the drawn edges as (tail name, head name, values, grads).
+
+    An edge with a label is drawn through a label node ``e<k>``: ``tail -> e<k>:w`` and ``e<k>:e -> head``.
+    """
+    nodes = {}
+    halves: dict[str, list[str]] = {}
+    for match in re.finditer(r"^\t+(\w+) \[label=(<.*>|\"\") (.*)\]$", source, re.M):
+        node_id, label, rest = match.groups()
+        tooltip = re.search(r'tooltip="([^"\\]*(?:\\.[^"\\]*)*)"', rest)
+        shape = re.search(r"shape=(\w+)", rest)
+        name = tooltip.group(1).split(": ")[0] if tooltip else node_id
+        nodes[node_id] = {"name": name, "shape": shape.group(1) if shape else None, "label": label}
+        if node_id.startswith("e"):
+            halves[node_id] = label
+    into, out_of = {}, {}
+    plain = []
+    for tail, head in re.findall(r"^\t+(\w+(?::\w)?) -> (\w+(?::\w)?)", source, re.M):
+        if head.endswith(":w"):
+            into[head[:-2]] = tail
+        elif tail.endswith(":e"):
+            out_of[tail[:-2]] = head
+        else:
+            plain.append((tail, head))
+    edges = []
+    for middle, tail in into.items():
+        label = halves[middle]
+        values = re.findall(r'<font color="#1a7f1a">([^<]*)</font>', label)
+        grads = re.findall(r'<font color="#c8102e">([^<]*)</font>', label)
+        edges.append((nodes[tail]["name"], nodes[out_of[middle]]["name"], values, grads))
+    edges += [(nodes[tail]["name"], nodes[head]["name"], [], []) for tail, head in plain]
+    return nodes, edges
+
+
+def edge(edges, tail: str, head: str):
+    (found,) = [(values, grads) for t, h, values, grads in edges if (t, h) == (tail, head)]
+    return found
+
+
+# -- values as text ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (-12.0, "-12"),
+        (3.0, "3"),
+        (0.7310585786300049, "0.7311"),
+        (-0.19661193324148185, "-0.1966"),
+        (-0.0, "0"),
+        (np.float32(1.5), "1.5"),
+        (np.int64(7), "7"),
+        (1.0e-9, "1e-09"),
+        (np.array([1.0, -2.5, 3.0]), "[1, -2.5, 3]"),
+        (np.array([[1.0, 2.0], [3.0, 4.0]]), "[[1, 2], [3, 4]]"),
+        (np.ones((64, 10), dtype=np.float32), "(64, 10) float32 mean 1 norm 25.3"),
+        (np.zeros((0, 3)), "(0, 3) float64"),
+        (None, ""),
+    ],
+)
+def test_format_value(value, expected):
+    assert format_value(value) == expected
+
+
+def test_format_value_precision_and_size_limit_are_options():
+    assert format_value(np.pi, precision=2) == "3.1"
+    assert format_value(np.pi, precision=8) == "3.1415927"
+    assert format_value(np.arange(8.0)).startswith("(8,) float64 mean 3.5")
+    assert format_value(np.arange(8.0), max_elements=8) == "[0, 1, 2, 3, 4, 5, 6, 7]"
+
+
+def test_format_value_of_infinities_and_nan_does_not_warn():
+    # RuntimeWarnings are errors in this suite: inf - inf inside the mean must stay quiet
+    assert format_value(np.array([np.inf, -np.inf, 1.0, 2.0, 3.0, 4.0, 5.0])).endswith("mean nan norm inf")
+
+
+# -- DOT text --------------------------------------------------------------------------------------
+
+
+def test_before_forward_only_the_structure_is_drawn():
+    g = first_circuit(run="none")
+    nodes, edges = parse(to_dot(g).source)
+    assert sorted(n["name"] for n in nodes.values() if not n["name"].startswith("out")) == ["f", "q", "x", "y", "z"]
+    assert {(t, h) for t, h, _, _ in edges} >= {("x", "q"), ("y", "q"), ("q", "f"), ("z", "f")}
+    assert all(not values and not grads for _, _, values, grads in edges)
+    assert "#1a7f1a" not in to_dot(g).source and "#c8102e" not in to_dot(g).source
+
+
+def test_after_forward_edges_carry_values_but_no_gradients():
+    _, edges = parse(to_dot(first_circuit(run="forward")).source)
+    assert edge(edges, "x", "q") == (["-2"], [])
+    assert edge(edges, "q", "f") == (["3"], [])
+    assert edge(edges, "f", "out0") == (["-12"], [])
+
+
+def test_after_backward_each_edge_has_its_value_above_and_gradient_below():
+    source = to_dot(first_circuit()).source
+    nodes, edges = parse(source)
+    assert edge(edges, "x", "q") == (["-2"], ["-4"])
+    assert edge(edges, "y", "q") == (["5"], ["-4"])
+    assert edge(edges, "q", "f") == (["3"], ["-4"])
+    assert edge(edges, "z", "f") == (["-4"], ["3"])
+    assert edge(edges, "f", "out0") == (["-12"], ["1"])  # the output and its seed
+    # above and below: the value's half comes before the rule, the gradient's after it
+    label = next(n["label"] for n in nodes.values() if n["label"].count(">-12<"))
+    assert label.index(">-12<") < label.index("<hr/>") < label.index(">1<")
+
+
+def test_values_and_grads_can_be_switched_off():
+    g = first_circuit()
+    assert all(not grads for *_, grads in parse(to_dot(g, grads=False).source)[1])
+    assert all(values == [] for _, _, values, _ in parse(to_dot(g, values=False).source)[1])
+    assert parse(to_dot(g, values=False, grads=False).source)[1] == parse(to_dot(first_circuit("none")).source)[1]
+
+
+def test_inputs_parameters_constants_and_gates_have_distinct_shapes():
+    g = ComputationalGraph()
+    x = g.input("x")
+    w = g.parameter("w", 2.0)
+    g.add_gate(MultiplyGate(), x * w, 3.0, name="y")
+    nodes, _ = parse(to_dot(g).source)
+    shapes = {n["name"]: n["shape"] for n in nodes.values()}
+    kinds = {"x": shapes["x"], "w": shapes["w"], "const_1": shapes["const_1"], "y": shapes["y"]}
+    assert kinds == {"x": "box", "w": "box3d", "const_1": "plaintext", "y": "ellipse"}
+    assert len(set(kinds.values())) == 4
+
+
+def test_a_gate_shows_symbol_name_and_local_gradient():
+    source = to_dot(first_circuit()).source
+    assert "<b>+</b>" in source and "<b>*</b>" in source
+    assert ">q</font>" in source and ">f</font>" in source
+    assert "dz/dx = y, dz/dy = x" in source
+    assert "dz/dx = y, dz/dy = x</i>" not in to_dot(first_circuit(), local_gradients=False).source
+
+
+def test_tooltips_name_the_backward_patterns():
+    g = ComputationalGraph()
+    x, y, z, w = (g.input(name) for name in "xyzw")
+    g.add_gate(AddGate(), g.add_gate(MultiplyGate(), x, y), g.add_gate(MaxGate(), z, w)) * 2.0
+    source = to_dot(g).source
+    for pattern in ("gradient distributor", "gradient router", "gradient switcher"):
+        assert re.search(rf'tooltip="[^"]*{pattern}', source), pattern
+
+
+def test_fan_out_edges_each_carry_their_own_branch_and_explain_sums_them():
+    g = ComputationalGraph()
+    x, y = g.input("x"), g.input("y")
+    product = g.add_gate(MultiplyGate(), x, y, name="xy")
+    g.add_gate(AddGate(), product, x, name="f")  # f = x y + x: x fans out
+    g.forward(x=3.0, y=-4.0)
+    g.backward()
+    _, edges = parse(to_dot(g).source)
+    assert edge(edges, "x", "xy") == (["3"], ["-4"])
+    assert edge(edges, "x", "f") == (["3"], ["1"])
+    explained = to_dot(g, explain=True).source
+    assert "Σ -4 + 1 = -3" in explained
+    assert "1 × -4 = -4" in explained and "1 × 3 = 3" in explained  # upstream × local = downstream
+
+
+def test_a_node_used_twice_by_one_gate_is_one_edge_with_both_gradients_summed():
+    g = ComputationalGraph()
+    x = g.input("x")
+    g.add_gate(MultiplyGate(), x, x, name="square")
+    g.forward(x=3.0)
+    g.backward()
+    _, edges = parse(to_dot(g).source)
+    assert edge(edges, "x", "square") == (["3"], ["6"])
+
+
+def test_explain_on_the_sigmoid_neuron_writes_every_chain_rule():
+    source = to_dot(sigmoid_neuron(), explain=True).source
+    for step in ("1 × -0.5344 = -0.5344", "-0.5344 × 0.3679 = -0.1966", "-0.1966 × -1 = 0.1966", "0.1966 × 2 = 0.3932"):
+        assert step in source, step
+
+
+def test_large_arrays_are_summarised_small_ones_shown_in_full():
+    g = ComputationalGraph()
+    x = g.input("x", requires_grad=False)
+    w = g.parameter("w", np.full((3, 100), 0.5))
+    b = g.parameter("b", np.array([1.0, 2.0, 3.0]))
+    g.add_gate(LinearGate(), x, w, b, name="z").sum()
+    g.forward(x=np.ones((2, 100), dtype=np.float64))
+    g.backward()
+    source = to_dot(g).source
+    assert "(3, 100) float64" in source and "mean 0.5 norm 8.66" in source
+    assert "[1, 2, 3]" in source  # b in full
+    assert "[2, 2, 2]" in source  # dL/db, summed over the batch
+    assert "0.5, 0.5" not in source  # w never written out
+
+
+def test_names_with_markup_quotes_and_backslashes_are_escaped():
+    g = ComputationalGraph()
+    awkward = ["<x&y>", 'say "hi"', "back\\slash\\", "}; digraph {"]
+    leaves = [g.input(name) for name in awkward]
+    g.add_gate(AddGate(), g.add_gate(AddGate(), leaves[0], leaves[1], name="a<b>"), leaves[2]) + leaves[3]
+    g.forward({name: 1.0 for name in awkward})
+    g.backward()
+    source = to_dot(g).source
+    assert "&lt;x&amp;y&gt;" in source and "say &quot;hi&quot;" in source and "a&lt;b&gt;" in source
+    root = ET.fromstring(to_svg(g))  # valid XML, and the names read back as written
+    texts = {"".join(t.itertext()) for t in root.iter(f"{SVG}text")}
+    assert set(awkward) | {"a<b>"} <= texts
+    titles = [title.text for title in root.iter(f"{SVG}title")]
+    tips = " ".join(a.get("{http://www.w3.org/1999/xlink}title", "") for a in root.iter(f"{SVG}a"))
+    assert titles and 'say "hi": input' in tips and "back\\slash\\: input" in tips
+
+
+def test_dot_text_is_byte_identical_for_the_same_graph():
+    first, second = to_dot(sigmoid_neuron(), explain=True).source, to_dot(sigmoid_neuron(), explain=True).source
+    assert first == second
+    g = layered()
+    assert to_dot(g, collapse=True).source == to_dot(g, collapse=True).source == layered().to_dot(collapse=True).source
+
+
+def test_scopes_become_nested_clusters():
+    source = to_dot(layered()).source
+    clusters = re.findall(r"subgraph (cluster_\w+) \{", source)
+    assert clusters == ["cluster_net", "cluster_net_2f_layer1", "cluster_net_2f_layer2", "cluster_loss"]
+    net = source[source.index("subgraph cluster_net {") :]
+    layer1 = net[net.index("subgraph cluster_net_2f_layer1") : net.index("subgraph cluster_net_2f_layer2")]
+    assert "W1: parameter" in layer1 and "Z1: LinearGate" in layer1 and "W2" not in layer1
+    assert "<b>layer1</b>" in source and "<b>net</b>" in source
+
+
+def test_collapse_draws_each_top_level_scope_as_one_box():
+    g = layered()
+    nodes, edges = parse(to_dot(g, collapse=True).source)
+    names = {n["name"] for n in nodes.values() if not n["name"].startswith(("e", "out"))}
+    assert "W1" not in names and "Z2" not in names
+    boxes = [n for n in nodes.values() if n["shape"] == "folder"]
+    assert len(boxes) == 2  # net and loss
+    assert "<b>net</b>" in boxes[0]["label"] and "4 gates: linear, relu" in boxes[0]["label"]
+    assert "W1, b1, W2, b2 (26 numbers)" in boxes[0]["label"]
+    assert [(t, h) for t, h, *_ in edges] == [("X", "net"), ("net", "loss"), ("loss", "out0")]
+
+
+def test_collapse_some_scopes_only_keeps_the_rest_drawn():
+    g = layered()
+    source = to_dot(g, collapse=["net/layer1"]).source
+    nodes, edges = parse(source)
+    names = {n["name"] for n in nodes.values()}
+    assert "Z1" not in names and "Z2" in names and "W2" in names
+    assert "subgraph cluster_net {" in source and "cluster_net_2f_layer1" not in source
+    # the box sends A1's value to layer2 and receives layer2's gradient for it
+    into_layer2 = [e for e in edges if e[1] == "Z2" and e[2] and "(5, 4) float64" in e[2][0]]
+    assert len(into_layer2) == 1 and into_layer2[0][3]
+
+
+def test_collapsed_edges_from_one_node_into_a_box_are_merged_and_their_gradients_summed():
+    g = ComputationalGraph()
+    x = g.input("x")
+    with g.scope("block"):
+        a = g.add_gate(MultiplyGate(), x, 2.0, name="a")
+        b = g.add_gate(MultiplyGate(), x, 3.0, name="b")
+        c = g.add_gate(AddGate(), a, b, name="c")
+    c * 1.0
+    g.forward(x=1.0)
+    g.backward()
+    _, edges = parse(to_dot(g, collapse=True).source)
+    into_block = [(values, grads) for t, h, values, grads in edges if t == "x"]
+    assert into_block == [(["1"], ["5"])]  # 2 + 3
+
+
+def test_export_reads_the_graph_and_never_runs_it(monkeypatch):
+    g = first_circuit()
+    before = to_dot(g).source
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("export ran the graph")
+
+    def refuse_forward(self, x, y):  # keeps the argument names the diagram reads from the signature
+        raise AssertionError("export ran a gate")
+
+    for method in ("forward", "backward"):
+        monkeypatch.setattr(ComputationalGraph, method, refuse)
+    for gate in (AddGate, MultiplyGate):
+        monkeypatch.setattr(gate, "forward", refuse_forward)
+        monkeypatch.setattr(gate, "backward", refuse)
+    assert to_dot(g, explain=True).source and g.explain()
+    assert to_dot(g).source == before
+    assert g["x"].grad == -4.0 and g["f"].value == -12.0
+
+
+def test_to_dot_of_two_thousand_gates_takes_well_under_a_second_per_thousand():
+    g = ComputationalGraph()
+    h = g.input("x")
+    for _ in range(1000):
+        h = h * 1.001 + 0.5
+    g.forward(x=1.0)
+    g.backward()
+    start = time.perf_counter()
+    source = to_dot(g, explain=True).source
+    assert time.perf_counter() - start < 5.0
+    assert source.count("ellipse") == 2000
+
+
+# -- drawn by dot ------------------------------------------------------------------------------------
+
+
+def svg_texts(svg: str) -> list[str]:
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG}svg"
+    return ["".join(text.itertext()) for text in root.iter(f"{SVG}text")]
+
+
+def test_svg_of_the_first_circuit_has_names_values_and_gradients():
+    texts = svg_texts(to_svg(first_circuit()))
+    for name in ("x", "y", "z", "q", "f", "+", "*"):
+        assert name in texts, name
+    for number in ("-12", "-4", "3", "-2", "5", "1"):
+        assert number in texts, number
+    assert texts.count("-4") == 4  # z's value, and the gradients of x, y and q
+    svg = to_svg(first_circuit())
+    assert 'fill="#c8102e"' in svg and 'fill="#1a7f1a"' in svg  # red gradients, green values
+
+
+def test_svg_of_the_sigmoid_neuron_has_its_values_and_gradients():
+    texts = svg_texts(to_svg(sigmoid_neuron()))
+    for name in ("w0", "x0", "w1", "x1", "w2", "exp", "/"):
+        assert name in texts, name
+    for number in ("0.7311", "1", "-0.5344", "1.368", "0.3679", "-0.1966", "0.1966", "0.3932", "-0.3932", "-0.5898"):
+        assert number in texts, number
+
+
+@pytest.mark.parametrize(("suffix", "magic"), [(".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF")])
+def test_render_writes_the_format_of_the_suffix(tmp_path, suffix, magic):
+    path = render(first_circuit(), tmp_path / f"f{suffix}")
+    assert path == tmp_path / f"f{suffix}"
+    assert path.read_bytes().startswith(magic)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"f{suffix}"]  # no stray source file beside it
+
+
+def test_render_format_overrides_the_suffix_and_unknown_suffixes_are_refused(tmp_path):
+    assert render(first_circuit(), tmp_path / "f.out", format="svg").read_bytes().startswith(b"<?xml")
+    with pytest.raises(ValueError, match=r"\.svg, \.png, \.pdf, \.dot, \.gv"):
+        render(first_circuit(), tmp_path / "f.docx")
+
+
+def test_graph_methods_delegate_to_export(tmp_path):
+    g = first_circuit()
+    assert g.to_dot(explain=True).source == to_dot(g, explain=True).source
+    assert g.to_svg() == to_svg(g)
+    assert g.render(tmp_path / "f.gv").read_text() == to_dot(g).source
+    bundle = g._repr_mimebundle_()
+    assert bundle["image/svg+xml"] == to_svg(g) and bundle["text/plain"] == repr(g)
+
+
+# -- without dot -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_dot(monkeypatch, tmp_path):
+    """A PATH on which there is no Graphviz."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def test_missing_dot_is_a_clear_error_that_says_how_to_install_it(no_dot, tmp_path):
+    with pytest.raises(GraphvizNotFoundError) as caught:
+        render(first_circuit(), tmp_path / "f.svg")
+    message = str(caught.value)
+    for hint in ("apt-get install graphviz", "brew install graphviz", "https://graphviz.org/download/"):
+        assert hint in message
+    assert isinstance(caught.value, RuntimeError)
+    assert not (tmp_path / "f.svg").exists()
+    with pytest.raises(GraphvizNotFoundError, match="was not found on PATH"):
+        first_circuit().to_svg()
+
+
+def test_dot_text_needs_no_program(no_dot, tmp_path):
+    g = first_circuit()
+    for suffix in (".dot", ".gv"):
+        assert render(g, tmp_path / f"f{suffix}").read_text(encoding="utf-8") == to_dot(g).source
+    assert g._repr_mimebundle_() == {"text/plain": repr(g)}  # a notebook still shows something

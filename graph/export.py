@@ -59,6 +59,9 @@ NOTE_COLOR = "#555555"
 _SHAPES = {"input": "box", "parameter": "box3d", "constant": "plaintext", "gate": "ellipse"}
 _FILLS = {"input": "#e8f1fb", "parameter": "#fdf0dc", "constant": "white", "gate": "white"}
 _SCOPE_SHAPE = "folder"
+_TIGHT = {"width": "0", "height": "0"}
+# Where an edge enters and leaves its label node, for each direction of the drawing.
+_PORTS = {"LR": ("w", "e"), "RL": ("e", "w"), "TB": ("n", "s"), "BT": ("s", "n")}
 
 
 def format_value(value: Any, precision: int = 4, max_elements: int = 6) -> str:
@@ -167,15 +170,18 @@ def to_dot(
     >>> '>-12<' in source and '>-4<' in source and '>3<' in source
     True
     """
-    style = _Style(values, grads, explain, local_gradients, precision, max_elements)
+    if rankdir not in _PORTS:
+        raise ValueError(f"rankdir must be one of {', '.join(_PORTS)}, got {rankdir!r}")
+    style = _Style(values, grads, explain, local_gradients, precision, max_elements, rankdir)
     nodes = list(graph)
-    ids = {node.name: f"n{index}" for index, node in enumerate(nodes)}
     boxes = _collapsed_scopes(nodes, collapse)
-    box_ids = {scope: f"c{index}" for index, scope in enumerate(boxes)}
+    box_of = {node.name: _box_of(node.scope, boxes) for node in nodes}
+    ids = {name: f"c{boxes.index(box)}" if box else f"n{index}" for index, (name, box) in enumerate(box_of.items())}
 
-    def drawn_as(node: Node) -> str:
-        box = _box_of(node.scope, boxes)
-        return box_ids[box] if box is not None else ids[node.name]
+    def placed_in(node: Node) -> str | None:
+        """The scope whose cluster holds what draws ``node``: its own, or its box's parent."""
+        box = box_of[node.name]
+        return _parent_scope(box) if box else node.scope
 
     dot = graphviz.Digraph(name="gategraph")
     # ordering=in keeps a gate's arguments in order, top to bottom: x above y in x - y.
@@ -183,51 +189,40 @@ def to_dot(
     dot.attr("node", fontname="Helvetica", fontsize="11", style="filled", penwidth="1.2")
     dot.attr("edge", fontname="Helvetica", fontsize="10", arrowsize="0.7", color="#444444")
 
-    fan_out = _fan_out(nodes) if explain and grads else {}
     tree = _ScopeTree()
+    fan_out = _fan_out(nodes) if style.explain and style.grads else {}
     for node in nodes:
-        if _box_of(node.scope, boxes) is None:
-            tree.add(node.scope, ("node", ids[node.name], _node_attributes(node, style, fan_out.get(node.name))))
-    for scope, box_id in box_ids.items():
-        members = [node for node in nodes if _box_of(node.scope, boxes) == scope]
-        tree.add(_parent_scope(scope), ("node", box_id, _box_attributes(scope, members, style)))
+        if not box_of[node.name]:
+            tree.add(node.scope, ids[node.name], _node_attributes(node, style, fan_out.get(node.name)))
+    for box in boxes:
+        members = [node for node in nodes if box_of[node.name] == box]
+        tree.add(_parent_scope(box), ids[members[0].name], _box_attributes(box, members))
 
-    def placed_in(node: Node) -> str | None:
-        box = _box_of(node.scope, boxes)
-        return _parent_scope(box) if box is not None else node.scope
-
-    lines = []  # (tail, head, label or "", tooltip, scope the label sits in)
-    for edge in _edges(nodes, drawn_as):
-        label = _edge_attributes(edge, style)
+    drawn = []  # (tail, head, label, tooltip, scope of the label)
+    for edge in _edges(nodes, ids):
         scope = _common_scope(placed_in(edge.source), placed_in(edge.uses[0][0]))
-        lines.append((edge.tail, edge.head, label, _edge_tooltip(edge), scope))
+        drawn.append((edge.tail, edge.head, _edge_text(edge, style), _edge_tooltip(edge), scope))
     for index, node in enumerate(graph.outputs):
         sink = f"out{index}"
-        tree.add(None, ("node", sink, {"label": "", "shape": "point", "width": "0.01", "style": "invis"}))
+        tree.add(None, sink, {"label": "", "shape": "point", "width": "0.01", "style": "invis"})
         label = _edge_label(node.value, node.grad, [], style)
-        lines.append((drawn_as(node), sink, label, f"{node.name}: output", placed_in(node)))
+        drawn.append((ids[node.name], sink, label, f"{node.name}: output", placed_in(node)))
 
-    edge_statements = []
-    for index, (tail, head, label, tooltip, scope) in enumerate(lines):
+    statements = []
+    into, out_of = _PORTS[rankdir]
+    for index, (tail, head, label, tooltip, scope) in enumerate(drawn):
         tooltip = _plain(tooltip)
         if not label:
-            edge_statements.append((tail, head, {"tooltip": tooltip}))
+            statements.append((tail, head, {"tooltip": tooltip}))
             continue
-        # The label is a node on the edge with a rule across its middle that the edge runs
-        # into and out of: the value sits above the line and the gradient below, as in the lecture.
+        # The label is a node on the edge, crossed by a rule that continues the edge: the
+        # value sits on one side of the line and the gradient on the other, as in the lecture.
         middle = f"e{index}"
-        tree.add(
-            scope,
-            (
-                "node",
-                middle,
-                {"label": label, "shape": "plaintext", "style": "solid", "margin": "0", "width": "0", "height": "0"},
-            ),
-        )
-        edge_statements.append((tail, f"{middle}:w", {"arrowhead": "none", "tooltip": tooltip}))
-        edge_statements.append((f"{middle}:e", head, {"tooltip": tooltip}))
+        tree.add(scope, middle, {"label": label, "shape": "plaintext", "style": "solid", "margin": "0", **_TIGHT})
+        statements.append((tail, f"{middle}:{into}", {"arrowhead": "none", "tooltip": tooltip}))
+        statements.append((f"{middle}:{out_of}", head, {"tooltip": tooltip}))
     tree.emit(dot)
-    for tail, head, attributes in edge_statements:
+    for tail, head, attributes in statements:
         dot.edge(tail, head, **attributes)
     return dot
 
@@ -313,11 +308,14 @@ def mimebundle(graph: ComputationalGraph) -> dict[str, str]:
 
 
 class _Style:
-    __slots__ = ("values", "grads", "explain", "local_gradients", "precision", "max_elements", "_cache")
+    """What to write on the diagram, and the formatted values, each computed once."""
 
-    def __init__(self, values, grads, explain, local_gradients, precision, max_elements):
+    __slots__ = ("values", "grads", "explain", "local_gradients", "precision", "max_elements", "across", "_cache")
+
+    def __init__(self, values, grads, explain, local_gradients, precision, max_elements, rankdir):
         self.values, self.grads, self.explain = bool(values), bool(grads), bool(explain)
         self.local_gradients, self.precision, self.max_elements = bool(local_gradients), precision, max_elements
+        self.across = rankdir in ("LR", "RL")  # edges run across the page: value above, gradient below
         self._cache: dict[int, list[str]] = {}
 
     def lines(self, value) -> list[str]:
@@ -341,11 +339,12 @@ class _Edge:
         self.uses: list[tuple[Node, int]] = []  # (gate node, argument position) this edge feeds
 
 
-def _edges(nodes: list[Node], drawn_as) -> list[_Edge]:
+def _edges(nodes: list[Node], ids: dict[str, str]) -> list[_Edge]:
+    """The drawn edges in creation order of their heads, each node's uses of one source merged."""
     edges: dict[tuple[str, str, str], _Edge] = {}
     for target in nodes:
         for position, source in enumerate(target.inputs):
-            tail, head = drawn_as(source), drawn_as(target)
+            tail, head = ids[source.name], ids[target.name]
             if tail == head:
                 continue  # inside one collapsed box
             key = (source.name, tail, head)
@@ -423,7 +422,7 @@ def _describe(value, style: _Style) -> str:
     return f"{shape} {text}" if shape and not text.startswith("(") else text
 
 
-def _box_attributes(scope: str, members: list[Node], style: _Style) -> dict[str, str]:
+def _box_attributes(scope: str, members: list[Node]) -> dict[str, str]:
     gates = [node for node in members if node.kind == "gate"]
     symbols = list(dict.fromkeys(str(node.gate.symbol) for node in gates))
     parameters = [node for node in members if node.kind == "parameter"]
@@ -439,7 +438,7 @@ def _box_attributes(scope: str, members: list[Node], style: _Style) -> dict[str,
     return {"label": _table(rows), "shape": _SCOPE_SHAPE, "fillcolor": "#f3f3f3", "tooltip": _plain(tooltip)}
 
 
-def _edge_attributes(edge: _Edge, style: _Style) -> str:
+def _edge_text(edge: _Edge, style: _Style) -> str:
     """The label of one drawn edge: its value, the gradient sent back along it, the chain rule."""
     contributions = [grad for grad in (_sent(target, position) for target, position in edge.uses) if grad is not None]
     grad = None
@@ -459,20 +458,30 @@ def _edge_tooltip(edge: _Edge) -> str:
 
 
 def _edge_label(value, grad, chain: list[str], style: _Style) -> str:
-    """Value above a rule, gradient and chain rule below it, the two halves of equal height."""
-    above = _coloured(style.lines(value), VALUE_COLOR) if style.values and value is not None else []
-    below = _coloured(style.lines(grad), GRAD_COLOR) if style.grads and grad is not None else []
-    below += [f'<font point-size="8" color="{EXPLAIN_COLOR}">{_html(line)}</font>' for line in chain]
-    if not above and not below:
+    """The value on one side of a rule, the gradient and chain rule on the other.
+
+    Across the page (LR) the rule is horizontal, value above and gradient
+    below, the two halves of equal height so that the rule sits where the edge
+    enters; down the page (TB) it is vertical, value left and gradient right.
+    """
+    first = _coloured(style.lines(value), VALUE_COLOR) if style.values and value is not None else []
+    second = _coloured(style.lines(grad), GRAD_COLOR) if style.grads and grad is not None else []
+    second += [f'<font point-size="8" color="{EXPLAIN_COLOR}">{_html(line)}</font>' for line in chain]
+    if not first and not second:
         return ""
-    height = 14 * max(len(above), len(below), 1)
-    halves = (
-        f'<tr><td height="{height}" width="28" valign="bottom">{"<br/>".join(above)}</td></tr>',
-        f'<tr><td height="{height}" width="28" valign="top">{"<br/>".join(below)}</td></tr>',
-    )
+    table = '<table border="0" cellborder="0" cellspacing="0" cellpadding="2" color="#444444">'
+    if style.across:
+        height = 14 * max(len(first), len(second), 1)
+        return (
+            f'<{table}<tr><td height="{height}" width="28" valign="bottom">{"<br/>".join(first)}</td></tr><hr/>'
+            f'<tr><td height="{height}" width="28" valign="top">{"<br/>".join(second)}</td></tr></table>>'
+        )
+    # Equal widths (estimated from the text, about 6 points a character) centre the rule on the edge.
+    texts = (style.lines(value) if first else []) + (style.lines(grad) if style.grads and grad is not None else [])
+    width = max(14, 6 * max(len(text) for text in texts + chain))
     return (
-        '<<table border="0" cellborder="0" cellspacing="0" cellpadding="2" color="#444444">'
-        f"{halves[0]}<hr/>{halves[1]}</table>>"
+        f'<{table}<tr><td align="right" width="{width}">{"<br/>".join(first)}</td><vr/>'
+        f'<td align="left" width="{width}">{"<br/>".join(second)}</td></tr></table>>'
     )
 
 
@@ -567,17 +576,17 @@ class _ScopeTree:
     """Node statements grouped by scope, written as nested clusters in creation order."""
 
     def __init__(self):
-        self.items: list[tuple[str, str, dict]] = []
+        self.items: list[tuple[str, str, dict]] = []  # ("node", id, attributes) or ("scope", name, {})
         self.children: dict[str, _ScopeTree] = {}
 
-    def add(self, scope: str | None, item: tuple[str, str, dict]) -> None:
+    def add(self, scope: str | None, node_id: str, attributes: dict) -> None:
         tree = self
         for part in scope.split("/") if scope else []:
             if part not in tree.children:
                 tree.children[part] = _ScopeTree()
                 tree.items.append(("scope", part, {}))
             tree = tree.children[part]
-        tree.items.append(item)
+        tree.items.append(("node", node_id, attributes))
 
     def emit(self, dot: graphviz.Digraph, path: str = "") -> None:
         for kind, name, attributes in self.items:

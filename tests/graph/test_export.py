@@ -437,3 +437,12 @@ def test_dot_text_needs_no_program(no_dot, tmp_path):
     for suffix in (".dot", ".gv"):
         assert render(g, tmp_path / f"f{suffix}").read_text(encoding="utf-8") == to_dot(g).source
     assert g._repr_mimebundle_() == {"text/plain": repr(g)}  # a notebook still shows something
+
+
+def test_top_to_bottom_puts_the_value_left_and_the_gradient_right_of_the_edge():
+    source = to_dot(first_circuit(), rankdir="TB").source
+    assert "rankdir=TB" in source and "<vr/>" in source and "<hr/>" not in source
+    assert re.search(r"^\tn0 -> e\d+:n ", source, re.M) and re.search(r"^\te\d+:s -> n3 ", source, re.M)
+    assert ET.fromstring(to_svg(first_circuit(), rankdir="BT")).tag == f"{SVG}svg"
+    with pytest.raises(ValueError, match="rankdir must be one of LR, RL, TB, BT"):
+        to_dot(first_circuit(), rankdir="diagonal")

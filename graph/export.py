@@ -316,14 +316,15 @@ class _Style:
         self.values, self.grads, self.explain = bool(values), bool(grads), bool(explain)
         self.local_gradients, self.precision, self.max_elements = bool(local_gradients), precision, max_elements
         self.across = rankdir in ("LR", "RL")  # edges run across the page: value above, gradient below
-        self._cache: dict[int, list[str]] = {}
+        self._cache: dict[int, tuple[Any, list[str]]] = {}
 
     def lines(self, value) -> list[str]:
         """``format_value`` of ``value`` as lines, computed once per object (a summary costs a pass over it)."""
         key = id(value)
         if key not in self._cache:
-            self._cache[key] = _value_lines(value, self.precision, self.max_elements)
-        return self._cache[key]
+            # keeping the value alive keeps its id from being reused by a later temporary
+            self._cache[key] = (value, _value_lines(value, self.precision, self.max_elements))
+        return self._cache[key][1]
 
     def text(self, value) -> str:
         return " ".join(self.lines(value))
@@ -389,10 +390,13 @@ def _node_attributes(node: Node, style: _Style, branches) -> dict[str, str]:
         rows.append(f"<b>{name}</b>")
         if node.kind == "input" and not node.requires_grad:
             rows.append(f'<font point-size="8" color="{NOTE_COLOR}">data</font>')
-    if branches is not None:
+    if branches is not None:  # fan-out: the gradients of the branches add up
         total = style.text(node.grad) if node.grad is not None else "?"
-        parts = " + ".join(style.text(part) for part in branches)
-        rows.append(f'<font point-size="9" color="{GRAD_COLOR}">Σ {parts} = {_html(total)}</font>')
+        if all(np.size(part) == 1 for part in branches):
+            parts = " + ".join(style.text(part) for part in branches)
+        else:
+            parts = f"{len(branches)} branches"
+        rows.append(f'<font point-size="9" color="{GRAD_COLOR}">{_html(f"Σ {parts} = {total}")}</font>')
     return {
         "label": _table(rows),
         "shape": _SHAPES[node.kind],
@@ -497,7 +501,7 @@ def _chain_rule(target: Node, position: int, style: _Style) -> str:
     formula = local_formula(target.gate, position, len(target.inputs))
     if np.size(upstream) == 1 and np.size(downstream) == 1:
         up, down = float(np.ravel(upstream)[0]), float(np.ravel(downstream)[0])
-        local = _number(down / up, style.precision) if up != 0 else formula or "local"
+        local = _number(down / up, style.precision) if up != 0 else f"[{formula or 'local'}]"
         return f"{_number(up, style.precision)} × {local} = {_number(down, style.precision)}"
     return f"{np.shape(upstream)} × [{formula or 'local'}] → {np.shape(downstream)}"
 
@@ -538,6 +542,13 @@ def _collapsed_scopes(nodes: list[Node], collapse) -> list[str]:
         wanted = {scope.split("/")[0] for scope in scopes}
     else:
         wanted = {str(scope) for scope in ([collapse] if isinstance(collapse, str) else collapse)}
+        known = {"/".join(scope.split("/")[:depth]) for scope in scopes for depth in range(1, scope.count("/") + 2)}
+        unknown = sorted(wanted - known)
+        if unknown:
+            raise ValueError(
+                f"collapse names no scope of the graph: {', '.join(map(repr, unknown))}; "
+                f"its scopes are {', '.join(map(repr, sorted(known))) or 'none'}"
+            )
     boxes = []
     for scope in scopes:
         box = _box_of(scope, wanted)

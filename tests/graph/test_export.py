@@ -446,3 +446,10 @@ def test_top_to_bottom_puts_the_value_left_and_the_gradient_right_of_the_edge():
     assert ET.fromstring(to_svg(first_circuit(), rankdir="BT")).tag == f"{SVG}svg"
     with pytest.raises(ValueError, match="rankdir must be one of LR, RL, TB, BT"):
         to_dot(first_circuit(), rankdir="diagonal")
+
+
+def test_collapse_of_an_unknown_scope_names_the_scopes_there_are():
+    with pytest.raises(
+        ValueError, match=r"collapse names no scope of the graph: 'layer1'; its scopes are 'loss', 'net'"
+    ):
+        to_dot(layered(), collapse=["layer1"])

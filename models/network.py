@@ -13,6 +13,7 @@ import itertools
 import os
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from gates import (
     BinaryCrossEntropyGate,
@@ -151,14 +152,14 @@ class Model:
         """Whether outputs are class probabilities (accuracy makes sense)."""
         return self.loss_name != "mse"
 
-    def inputs(self, x) -> np.ndarray:
+    def inputs(self, x: ArrayLike) -> np.ndarray:
         """``X`` as the model takes it: an (N, n_in) array of the model's dtype."""
         x = np.asarray(x, dtype=self.dtype)
         if x.ndim != 2 or x.shape[1] != self.n_in:
             raise ValueError(f"{self.architecture} takes x of shape (N, {self.n_in}), got {x.shape}")
         return x
 
-    def targets(self, y) -> np.ndarray:
+    def targets(self, y: ArrayLike) -> np.ndarray:
         """``Y`` as the loss takes it.
 
         Softmax cross-entropy takes integer labels (N,) as they are, or rows
@@ -174,7 +175,7 @@ class Model:
             y = y.reshape(-1, 1)
         return y.astype(self.dtype, copy=False)
 
-    def labels(self, y) -> np.ndarray:
+    def labels(self, y: ArrayLike) -> np.ndarray:
         """True class labels (N,) of targets ``Y`` (labels, one-hot rows or 0/1 columns)."""
         y = np.asarray(y)
         if y.ndim == 1 and y.dtype.kind in "iu":
@@ -187,7 +188,7 @@ class Model:
         """Predicted class labels (N,) from an output of :meth:`predict`."""
         return np.argmax(output, axis=1) if output.shape[1] > 1 else (output[:, 0] >= 0.5).astype(np.int64)
 
-    def predict(self, x) -> np.ndarray:
+    def predict(self, x: ArrayLike) -> np.ndarray:
         """The network's output for ``X`` (N, n_in); runs only what prediction needs, no labels.
 
         Class probabilities (N, C) for softmax cross-entropy, a probability per
@@ -195,15 +196,15 @@ class Model:
         """
         return self.graph.forward({"X": self.inputs(x)}, outputs=self.output_node)
 
-    def predict_classes(self, x) -> np.ndarray:
+    def predict_classes(self, x: ArrayLike) -> np.ndarray:
         """Predicted class labels (N,): the most probable class, or output >= 0.5 for one output."""
         return self.classes(self.predict(x))
 
-    def loss(self, x, y) -> float:
+    def loss(self, x: ArrayLike, y: ArrayLike) -> float:
         """The loss on ``X`` and targets ``Y``; :meth:`backward` then gives its gradients."""
         return float(self.graph.forward({"X": self.inputs(x), "Y": self.targets(y)}, outputs=self.loss_node))
 
-    def forward(self, x, y) -> tuple[float, np.ndarray]:
+    def forward(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """Loss and output in one pass (what training uses); ``X`` and ``Y`` must be prepared.
 
         ``X`` as :meth:`inputs` returns it, ``Y`` as :meth:`targets` returns it.

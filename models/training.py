@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from models.network import Model
 from models.optim import Optimizer
@@ -129,8 +130,8 @@ def batches(n: int, batch_size: int, rng: np.random.Generator | None = None):
 def fit(
     model: Model,
     optimizer: Optimizer,
-    x,
-    y,
+    x: ArrayLike,
+    y: ArrayLike,
     *,
     epochs: int = 1,
     batch_size: int = 64,
@@ -227,7 +228,7 @@ def fit(
     return history
 
 
-def evaluate(model: Model, x, y, batch_size: int = 2000) -> dict:
+def evaluate(model: Model, x: ArrayLike, y: ArrayLike, batch_size: int = 2000) -> dict:
     """Loss and accuracy of ``model`` on ``x``, ``y``, in batches, without training.
 
     Returns

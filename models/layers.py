@@ -89,6 +89,8 @@ class Linear(Layer):
         return self.n_out * self.n_in + self.n_out
 
     def build(self, graph: ComputationalGraph, a: Node, index: int, dtype) -> Node:
+        if self.weight is not None:
+            raise ValueError(f"{self!r} is already built into a model; each model needs its own layers")
         self.weight = graph.parameter(f"W{index}", np.zeros((self.n_out, self.n_in), dtype=dtype))
         self.bias = graph.parameter(f"b{index}", np.zeros(self.n_out, dtype=dtype))
         return graph.add_gate(LinearGate(), a, self.weight, self.bias, name=f"Z{index}")

@@ -57,6 +57,17 @@ class Model:
         Of the parameters; inputs are cast to it. float64 for checks.
     seed : int, numpy Generator or None
         Seeds the initialisation; the same seed gives the same parameters.
+
+    Examples
+    --------
+    Any stack of layers; this one is an MLP written out:
+
+    >>> from models.layers import Activation, Linear
+    >>> model = Model([Linear(2, 8), Activation("tanh"), Linear(8, 1)], loss="bce", seed=0)
+    >>> model
+    <Model 2-8-1, tanh, bce (mean), float32, 33 parameters>
+    >>> model.predict(np.zeros((3, 2))).shape
+    (3, 1)
     """
 
     def __init__(

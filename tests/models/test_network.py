@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from graph import check_graph
-from models import MLP, SGD, Adam, Linear, TwoLayerNet, evaluate, fit
+from models import MLP, SGD, Adam, Linear, Model, TwoLayerNet, evaluate, fit
 
 
 def sigmoid(z):
@@ -180,3 +180,10 @@ def test_mlp_separates_three_blobs_to_100_percent_and_generalises():
     )  # fmt: skip
     assert evaluate(model, x, y)["accuracy"] == 1.0
     assert history.last["val_accuracy"] >= 0.99
+
+
+def test_a_layer_cannot_be_built_into_two_models():
+    layer = Linear(2, 2)
+    Model([layer])
+    with pytest.raises(ValueError, match="already built into a model"):
+        Model([layer])

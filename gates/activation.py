@@ -28,6 +28,7 @@ class ExpGate(Gate):
 
     forward   z = exp(x)
     backward  dL/dx = upstream * z
+    jvp       dz = z * dx
     """
 
     symbol = "exp"
@@ -41,12 +42,19 @@ class ExpGate(Gate):
     def backward(self, upstream):
         return (upstream * self.z,)
 
+    def jvp(self, tangent_x):
+        return self.z * tangent_x
+
+    def to_onnx(self, builder, x):
+        return builder.op("Exp", x)
+
 
 class LogGate(Gate):
     """Element-wise natural logarithm.
 
     forward   z = log(x)
     backward  dL/dx = upstream / x
+    jvp       dz = dx / x
     """
 
     symbol = "log"
@@ -60,12 +68,19 @@ class LogGate(Gate):
     def backward(self, upstream):
         return (upstream / self.x,)
 
+    def jvp(self, tangent_x):
+        return tangent_x / self.x
+
+    def to_onnx(self, builder, x):
+        return builder.op("Log", x)
+
 
 class SqrtGate(Gate):
     """Element-wise square root.
 
     forward   z = sqrt(x)
     backward  dL/dx = upstream / (2 z)
+    jvp       dz = dx / (2 z)
     """
 
     symbol = "√"
@@ -79,12 +94,19 @@ class SqrtGate(Gate):
     def backward(self, upstream):
         return (upstream / (2 * self.z),)
 
+    def jvp(self, tangent_x):
+        return tangent_x / (2 * self.z)
+
+    def to_onnx(self, builder, x):
+        return builder.op("Sqrt", x)
+
 
 class AbsGate(Gate):
     """Element-wise absolute value.
 
     forward   z = |x|
     backward  dL/dx = upstream * sign(x)
+    jvp       dz = sign(x) * dx
 
     At ``x == 0`` the gradient is 0 (``sign(0) = 0``), the subgradient
     numpy's ``sign`` and PyTorch both use.
@@ -101,12 +123,19 @@ class AbsGate(Gate):
     def backward(self, upstream):
         return (upstream * np.sign(self.x),)
 
+    def jvp(self, tangent_x):
+        return np.sign(self.x) * tangent_x
+
+    def to_onnx(self, builder, x):
+        return builder.op("Abs", x)
+
 
 class SigmoidGate(Gate):
     """Logistic sigmoid, the lecture's fused ``1 / (1 + exp(-x))``.
 
     forward   z = σ(x) = 1 / (1 + exp(-x))
     backward  dL/dx = upstream * z * (1 - z)
+    jvp       dz = z * (1 - z) * dx
 
     Computed as ``exp(-log(1 + exp(-x)))`` with ``np.logaddexp`` so that
     ``x = ±1000`` neither overflows nor warns, and tiny outputs keep their
@@ -124,12 +153,19 @@ class SigmoidGate(Gate):
     def backward(self, upstream):
         return (upstream * self.z * (1 - self.z),)
 
+    def jvp(self, tangent_x):
+        return self.z * (1 - self.z) * tangent_x
+
+    def to_onnx(self, builder, x):
+        return builder.op("Sigmoid", x)
+
 
 class TanhGate(Gate):
     """Hyperbolic tangent.
 
     forward   z = tanh(x)
     backward  dL/dx = upstream * (1 - z²)
+    jvp       dz = (1 - z²) * dx
     """
 
     symbol = "tanh"
@@ -143,12 +179,19 @@ class TanhGate(Gate):
     def backward(self, upstream):
         return (upstream * (1 - self.z * self.z),)
 
+    def jvp(self, tangent_x):
+        return (1 - self.z * self.z) * tangent_x
+
+    def to_onnx(self, builder, x):
+        return builder.op("Tanh", x)
+
 
 class ReLUGate(Gate):
     """Rectified linear unit.
 
     forward   z = max(0, x)
     backward  dL/dx = upstream * [x > 0]
+    jvp       dz = dx * [x > 0]
 
     Tie policy: relu'(0) = 0, as in PyTorch: at exactly zero no gradient passes.
     """
@@ -164,12 +207,19 @@ class ReLUGate(Gate):
     def backward(self, upstream):
         return (np.where(self.positive, upstream, np.zeros((), np.result_type(upstream)))[()],)
 
+    def jvp(self, tangent_x):
+        return np.where(self.positive, tangent_x, np.zeros((), np.result_type(tangent_x)))[()]
+
+    def to_onnx(self, builder, x):
+        return builder.op("Relu", x)
+
 
 class LeakyReLUGate(Gate):
     """Leaky rectified linear unit with slope ``alpha`` below zero.
 
     forward   z = x if x > 0 else alpha * x
     backward  dL/dx = upstream * (1 if x > 0 else alpha)
+    jvp       dz = dx * (1 if x > 0 else alpha)
 
     At ``x == 0`` the slope is ``alpha``, the same side as ReLU's zero.
 
@@ -193,6 +243,12 @@ class LeakyReLUGate(Gate):
     def backward(self, upstream):
         return (np.where(self.positive, upstream, self.alpha * upstream)[()],)
 
+    def jvp(self, tangent_x):
+        return np.where(self.positive, tangent_x, self.alpha * tangent_x)[()]
+
+    def to_onnx(self, builder, x):
+        return builder.op("LeakyRelu", x, alpha=float(self.alpha))
+
     def __repr__(self) -> str:
         return f"LeakyReLUGate(alpha={self.alpha!r})"
 
@@ -202,9 +258,11 @@ class SoftmaxGate(Gate):
 
     forward   z_i = exp(x_i - max(x)) / Σ_j exp(x_j - max(x))
     backward  dL/dx = z * (upstream - Σ_j upstream_j z_j)
+    jvp       dz = z * (dx - Σ_j z_j dx_j)
 
-    The second line is the Jacobian ``diag(z) - z zᵀ`` applied to the
-    upstream gradient without building it.
+    The backward is the Jacobian ``diag(z) - z zᵀ`` applied to the
+    upstream gradient without building it; being symmetric, the same
+    Jacobian gives the jvp.
 
     Parameters
     ----------
@@ -227,6 +285,13 @@ class SoftmaxGate(Gate):
     def backward(self, upstream):
         z = self.z
         return (z * (upstream - np.sum(upstream * z, axis=self.axis, keepdims=True)),)
+
+    def jvp(self, tangent_x):
+        z = self.z
+        return z * (tangent_x - np.sum(z * tangent_x, axis=self.axis, keepdims=True))
+
+    def to_onnx(self, builder, x):
+        return builder.op("Softmax", x, axis=int(self.axis))
 
     def __repr__(self) -> str:
         return f"SoftmaxGate(axis={self.axis})"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gates.base import Gate, shape_of, unbroadcast
+from gates.base import Gate, shape_of, tangent_sum, unbroadcast
 
 __all__ = [
     "AddGate",
@@ -28,6 +28,7 @@ class AddGate(Gate):
     forward   z = x + y
     backward  dL/dx = unbroadcast(upstream, x.shape)
               dL/dy = unbroadcast(upstream, y.shape)
+    jvp       dz = dx + dy
 
     Both inputs receive the upstream gradient unchanged.
     """
@@ -48,6 +49,12 @@ class AddGate(Gate):
             unbroadcast(upstream, self.y_shape) if want_y else None,
         )
 
+    def jvp(self, tangent_x, tangent_y):
+        return tangent_sum(np.broadcast_shapes(self.x_shape, self.y_shape), tangent_x, tangent_y)
+
+    def to_onnx(self, builder, x, y):
+        return builder.op("Add", x, y)
+
 
 class SubtractGate(Gate):
     """Element-wise difference, numpy broadcasting.
@@ -55,6 +62,7 @@ class SubtractGate(Gate):
     forward   z = x - y
     backward  dL/dx = unbroadcast(upstream, x.shape)
               dL/dy = unbroadcast(-upstream, y.shape)
+    jvp       dz = dx - dy
     """
 
     symbol = "-"
@@ -72,6 +80,13 @@ class SubtractGate(Gate):
             unbroadcast(-upstream, self.y_shape) if want_y else None,
         )
 
+    def jvp(self, tangent_x, tangent_y):
+        shape = np.broadcast_shapes(self.x_shape, self.y_shape)
+        return tangent_sum(shape, tangent_x, None if tangent_y is None else -tangent_y)
+
+    def to_onnx(self, builder, x, y):
+        return builder.op("Sub", x, y)
+
 
 class MultiplyGate(Gate):
     """Element-wise product, numpy broadcasting: the gradient *switcher*.
@@ -79,6 +94,7 @@ class MultiplyGate(Gate):
     forward   z = x * y
     backward  dL/dx = unbroadcast(upstream * y, x.shape)
               dL/dy = unbroadcast(upstream * x, y.shape)
+    jvp       dz = dx * y + x * dy
 
     Each input's gradient is the upstream gradient scaled by the *other* input.
     """
@@ -99,6 +115,17 @@ class MultiplyGate(Gate):
             unbroadcast(upstream * self.x, shape_of(self.y)) if want_y else None,
         )
 
+    def jvp(self, tangent_x, tangent_y):
+        x, y = self.x, self.y
+        return tangent_sum(
+            np.broadcast_shapes(shape_of(x), shape_of(y)),
+            None if tangent_x is None else tangent_x * y,
+            None if tangent_y is None else x * tangent_y,
+        )
+
+    def to_onnx(self, builder, x, y):
+        return builder.op("Mul", x, y)
+
 
 class DivideGate(Gate):
     """Element-wise quotient, numpy broadcasting.
@@ -106,6 +133,7 @@ class DivideGate(Gate):
     forward   z = x / y
     backward  dL/dx = unbroadcast(upstream / y, x.shape)
               dL/dy = unbroadcast(-upstream * z / y, y.shape)      (z / y = x / y²)
+    jvp       dz = (dx - z * dy) / y
     """
 
     symbol = "/"
@@ -125,12 +153,20 @@ class DivideGate(Gate):
             unbroadcast(-scaled * self.z, shape_of(self.y)) if want_y else None,
         )
 
+    def jvp(self, tangent_x, tangent_y):
+        numerator = tangent_sum(shape_of(self.z), tangent_x, None if tangent_y is None else -self.z * tangent_y)
+        return numerator / self.y
+
+    def to_onnx(self, builder, x, y):
+        return builder.op("Div", x, y)
+
 
 class NegateGate(Gate):
     """Element-wise negation.
 
     forward   z = -x
     backward  dL/dx = -upstream
+    jvp       dz = -dx
     """
 
     symbol = "-x"
@@ -143,12 +179,19 @@ class NegateGate(Gate):
     def backward(self, upstream):
         return (-upstream,)
 
+    def jvp(self, tangent_x):
+        return -tangent_x
+
+    def to_onnx(self, builder, x):
+        return builder.op("Neg", x)
+
 
 class PowerGate(Gate):
     """Element-wise power with a fixed exponent ``p``.
 
     forward   z = x ** p
     backward  dL/dx = upstream * p * x ** (p - 1)
+    jvp       dz = p * x ** (p - 1) * dx
 
     Parameters
     ----------
@@ -176,6 +219,13 @@ class PowerGate(Gate):
         p = self.exponent
         return (upstream * p * np.power(self.x, p - 1),)
 
+    def jvp(self, tangent_x):
+        p = self.exponent
+        return p * np.power(self.x, p - 1) * tangent_x
+
+    def to_onnx(self, builder, x):
+        return builder.op("Pow", x, builder.constant(self.exponent))
+
     def __repr__(self) -> str:
         return f"PowerGate({self.exponent!r})"
 
@@ -186,6 +236,7 @@ class MaxGate(Gate):
     forward   z = max(x, y)
     backward  dL/dx = unbroadcast(upstream * [x >= y], x.shape)
               dL/dy = unbroadcast(upstream * [x < y], y.shape)
+    jvp       dz = dx if x >= y else dy
 
     Tie policy: where ``x == y`` the whole gradient goes to the first input,
     ``x``, so every element's gradient is routed to exactly one input and none
@@ -205,6 +256,12 @@ class MaxGate(Gate):
     def backward(self, upstream):
         return _route(upstream, self.x_wins, self.x_shape, self.y_shape, self.needs_input_grad)
 
+    def jvp(self, tangent_x, tangent_y):
+        return _select(self.x_wins, tangent_x, tangent_y)
+
+    def to_onnx(self, builder, x, y):
+        return builder.op("Max", x, y)
+
 
 class MinGate(Gate):
     """Element-wise minimum, numpy broadcasting: a gradient router like max.
@@ -212,6 +269,7 @@ class MinGate(Gate):
     forward   z = min(x, y)
     backward  dL/dx = unbroadcast(upstream * [x <= y], x.shape)
               dL/dy = unbroadcast(upstream * [x > y], y.shape)
+    jvp       dz = dx if x <= y else dy
 
     Tie policy: where ``x == y`` the whole gradient goes to the first input, ``x``.
     """
@@ -229,6 +287,12 @@ class MinGate(Gate):
     def backward(self, upstream):
         return _route(upstream, self.x_wins, self.x_shape, self.y_shape, self.needs_input_grad)
 
+    def jvp(self, tangent_x, tangent_y):
+        return _select(self.x_wins, tangent_x, tangent_y)
+
+    def to_onnx(self, builder, x, y):
+        return builder.op("Min", x, y)
+
 
 def _route(upstream, x_wins, x_shape, y_shape, needs_input_grad):
     """Send each element of ``upstream`` to x where ``x_wins``, else to y."""
@@ -238,3 +302,10 @@ def _route(upstream, x_wins, x_shape, y_shape, needs_input_grad):
         unbroadcast(np.where(x_wins, upstream, zero)[()], x_shape) if want_x else None,
         unbroadcast(np.where(x_wins, zero, upstream)[()], y_shape) if want_y else None,
     )
+
+
+def _select(x_wins, tangent_x, tangent_y):
+    """The tangent of the winning input, element by element; a missing tangent is zero."""
+    dtype = np.result_type(*(t for t in (tangent_x, tangent_y) if t is not None))
+    zero = np.zeros((), dtype=dtype)
+    return np.where(x_wins, zero if tangent_x is None else tangent_x, zero if tangent_y is None else tangent_y)[()]

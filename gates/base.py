@@ -7,7 +7,7 @@ import inspect
 
 import numpy as np
 
-__all__ = ["Gate", "unbroadcast", "shape_of"]
+__all__ = ["Gate", "unbroadcast", "shape_of", "tangent_sum"]
 
 
 class Gate:
@@ -66,6 +66,25 @@ class Gate:
     def backward(self, upstream):
         """Return one gradient per input: local gradient x ``upstream``."""
         raise NotImplementedError(f"{type(self).__name__} does not define backward()")
+
+    def jvp(self, *tangents):
+        """Forward mode: the output's tangent from one tangent per input (None for zero).
+
+        The dual-number rule, using the values cached by the last forward:
+        for ``z = x * y``, ``dz = dx * y + x * dy``. Returns an array shaped
+        like the output. At least one tangent is not None: a graph skips the
+        gates whose inputs carry no tangent.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define jvp(): forward mode needs its tangent rule")
+
+    def to_onnx(self, builder, *inputs):
+        """Emit this gate as ONNX operators with ``builder.op(...)``; return the output's tensor name.
+
+        ``inputs`` are the tensor names of the gate's inputs. Only strings and
+        numbers pass through here: the gate never imports onnx. See
+        :func:`graph.onnx_export.export_onnx`.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no ONNX mapping: it does not define to_onnx()")
 
     @property
     def short_name(self) -> str:
@@ -140,3 +159,25 @@ def shape_of(value) -> tuple[int, ...]:
     ((2, 3), ())
     """
     return getattr(value, "shape", ())
+
+
+def tangent_sum(shape: tuple[int, ...], *terms):
+    """Sum the tangent terms that are not None and broadcast the sum to ``shape``.
+
+    The forward-mode counterpart of :func:`unbroadcast`: an input's tangent
+    is copied along the axes its value was broadcast over. A term is None
+    where its input carries no tangent; so is the result if all terms are.
+
+    >>> tangent_sum((2, 3), np.ones(3), None)
+    array([[1., 1., 1.],
+           [1., 1., 1.]])
+    >>> tangent_sum((), 1.0, 2.0), tangent_sum((), None, None)
+    (3.0, None)
+    """
+    total = None
+    for term in terms:
+        if term is not None:
+            total = term if total is None else total + term
+    if total is None or shape_of(total) == shape:
+        return total
+    return np.broadcast_to(total, shape)

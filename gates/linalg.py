@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gates.base import Gate, unbroadcast
+from gates.base import Gate, tangent_sum, unbroadcast
 
 __all__ = ["MatMulGate", "LinearGate", "TransposeGate", "ReshapeGate"]
 
@@ -15,6 +15,7 @@ class MatMulGate(Gate):
     forward   Z = X @ Y
     backward  dL/dX = upstream @ Yᵀ
               dL/dY = Xᵀ @ upstream
+    jvp       dZ = dX @ Y + X @ dY
 
     A 1-D ``X`` is a row and a 1-D ``Y`` a column, as in numpy; batch axes
     of stacked matrices broadcast and their gradients are summed back.
@@ -49,6 +50,17 @@ class MatMulGate(Gate):
             grad_y = unbroadcast(np.swapaxes(x2, -1, -2) @ upstream2, y2.shape).reshape(y.shape)
         return grad_x, grad_y
 
+    def jvp(self, tangent_x, tangent_y):
+        # Each product has the output's shape already: the other factor's batch axes broadcast it.
+        if tangent_y is None:
+            return tangent_x @ self.y
+        if tangent_x is None:
+            return self.x @ tangent_y
+        return tangent_x @ self.y + self.x @ tangent_y
+
+    def to_onnx(self, builder, x, y):
+        return builder.op("MatMul", x, y)
+
 
 class LinearGate(Gate):
     """The chapter's fully connected layer, ``Z = A Wᵀ + 1 bᵀ``, in one gate.
@@ -57,6 +69,7 @@ class LinearGate(Gate):
     backward  dL/dA = upstream @ W
               dL/dW = upstreamᵀ @ A
               dL/db = Σ_rows upstream
+    jvp       dZ = dA @ Wᵀ + A @ dWᵀ + db
 
     ``W`` keeps the seed chapter's shape ``(n_out, n_in)``; a 1-D ``A`` is a
     single example. The same as ``A @ W.T + b`` built from three gates, with
@@ -89,12 +102,27 @@ class LinearGate(Gate):
             unbroadcast(upstream2.sum(axis=0), self.b_shape) if want_b else None,
         )
 
+    def jvp(self, tangent_a, tangent_w, tangent_b):
+        a, w = self.a, self.w
+        return tangent_sum(
+            (*a.shape[:-1], w.shape[0]),
+            None if tangent_a is None else tangent_a @ w.T,
+            None if tangent_w is None else a @ tangent_w.T,
+            tangent_b,
+        )
+
+    def to_onnx(self, builder, a, w, b):
+        if self.a.ndim == 2:
+            return builder.op("Gemm", a, w, b, transB=1)
+        return builder.op("Add", builder.op("MatMul", a, builder.op("Transpose", w)), b)
+
 
 class TransposeGate(Gate):
     """Permutation of axes (reversal by default, like ``x.T``).
 
     forward   Z = transpose(X, axes)
     backward  dL/dX = transpose(upstream, inverse(axes))
+    jvp       dZ = transpose(dX, axes)
     """
 
     symbol = "T"
@@ -111,6 +139,12 @@ class TransposeGate(Gate):
         inverse = None if self.axes is None else tuple(np.argsort(self.axes))
         return (np.transpose(upstream, inverse),)
 
+    def jvp(self, tangent_x):
+        return np.transpose(tangent_x, self.axes)
+
+    def to_onnx(self, builder, x):
+        return builder.op("Transpose", x) if self.axes is None else builder.op("Transpose", x, perm=list(self.axes))
+
     def __repr__(self) -> str:
         return f"TransposeGate(axes={self.axes})"
 
@@ -120,6 +154,7 @@ class ReshapeGate(Gate):
 
     forward   Z = reshape(X, shape)
     backward  dL/dX = reshape(upstream, X.shape)
+    jvp       dZ = reshape(dX, shape)
     """
 
     symbol = "reshape"
@@ -135,6 +170,12 @@ class ReshapeGate(Gate):
 
     def backward(self, upstream):
         return (np.reshape(upstream, self.x_shape),)
+
+    def jvp(self, tangent_x):
+        return np.reshape(tangent_x, self.shape)
+
+    def to_onnx(self, builder, x):
+        return builder.op("Reshape", x, builder.constant(np.array(self.shape, dtype=np.int64)))
 
     def __repr__(self) -> str:
         return f"ReshapeGate(shape={self.shape})"

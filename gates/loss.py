@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from gates.base import Gate
+from gates.base import Gate, shape_of, tangent_sum
 
 __all__ = [
     "MSELossGate",
@@ -64,6 +64,7 @@ class MSELossGate(_LossGate):
     forward   L = reduce((P - Y)²)
     backward  dL/dP = 2 (P - Y) · scale · upstream
               dL/dY = -dL/dP
+    jvp       dL = Σ 2 (P - Y)(dP - dY) · scale
     """
 
     symbol = "MSE"
@@ -80,6 +81,12 @@ class MSELossGate(_LossGate):
         grad = self.difference * (2 * self.scale * upstream)
         return (grad if want_p else None, -grad if want_y else None)
 
+    def jvp(self, tangent_p, tangent_y):
+        tangent_difference = tangent_sum(
+            shape_of(self.difference), tangent_p, None if tangent_y is None else -tangent_y
+        )
+        return np.sum(self.difference * tangent_difference) * (2 * self.scale)
+
 
 class BinaryCrossEntropyGate(_LossGate):
     """Binary cross-entropy on probabilities, as the seed chapter writes it.
@@ -87,6 +94,7 @@ class BinaryCrossEntropyGate(_LossGate):
     forward   L = reduce(-(Y log A + (1 - Y) log(1 - A)))
     backward  dL/dA = (A - Y) / (A (1 - A)) · scale · upstream
               dL/dY = -(log A - log(1 - A)) · scale · upstream
+    jvp       dL = Σ [(A - Y) / (A (1 - A)) dA - (log A - log(1 - A)) dY] · scale
 
     Followed by a sigmoid, ``dL/dZ = A - Y`` (times ``scale``): the chapter's
     ``∂Z = A - Y``. As in PyTorch's BCELoss, each log is clamped at -100 and
@@ -113,6 +121,15 @@ class BinaryCrossEntropyGate(_LossGate):
             (self.log_1ma - self.log_a) * factor if want_y else None,
         )
 
+    def jvp(self, tangent_a, tangent_y):
+        a, y = self.a, self.y
+        total = 0.0
+        if tangent_a is not None:
+            total += np.sum((a - y) / np.maximum(a * (1 - a), 1e-12) * tangent_a)
+        if tangent_y is not None:
+            total += np.sum((self.log_1ma - self.log_a) * tangent_y)
+        return total * self.scale
+
 
 class BinaryCrossEntropyWithLogitsGate(_LossGate):
     """Sigmoid followed by binary cross-entropy, fused and stable, on logits Z.
@@ -120,6 +137,7 @@ class BinaryCrossEntropyWithLogitsGate(_LossGate):
     forward   L = reduce(max(Z, 0) - Z Y + log(1 + exp(-|Z|)))
     backward  dL/dZ = (σ(Z) - Y) · scale · upstream
               dL/dY = -Z · scale · upstream
+    jvp       dL = Σ [(σ(Z) - Y) dZ - Z dY] · scale
 
     The same value as ``BinaryCrossEntropyGate`` after ``SigmoidGate``, with
     no overflow for any Z and the chapter's simple gradient ``A - Y``.
@@ -143,6 +161,15 @@ class BinaryCrossEntropyWithLogitsGate(_LossGate):
             -self.z * factor if want_y else None,
         )
 
+    def jvp(self, tangent_z, tangent_y):
+        total = 0.0
+        if tangent_z is not None:
+            sigmoid = np.exp(-np.logaddexp(0, -self.z))
+            total += np.sum((sigmoid - self.y) * tangent_z)
+        if tangent_y is not None:
+            total -= np.sum(self.z * tangent_y)
+        return total * self.scale
+
 
 class SoftmaxCrossEntropyGate(_LossGate):
     """Softmax followed by cross-entropy, fused and stable, on logits Z.
@@ -150,6 +177,7 @@ class SoftmaxCrossEntropyGate(_LossGate):
     forward   L = reduce(logsumexp(Z) - Σ_c Y_c Z_c)     per example (row)
     backward  dL/dZ = (softmax(Z) - Y) · scale · upstream
               dL/dY = -log softmax(Z) · scale · upstream   (one-hot or soft labels)
+    jvp       dL = Σ [(softmax(Z) - Y) dZ - log softmax(Z) dY] · scale
 
     Labels are either integer class indices of shape (N,), or one-hot or
     probability rows of shape (N, C) like the logits. Integer labels have no
@@ -203,3 +231,15 @@ class SoftmaxCrossEntropyGate(_LossGate):
         if want_y and not self.integer_labels:
             grad_y = -self.log_softmax * factor
         return grad_z, grad_y
+
+    def jvp(self, tangent_logits, tangent_labels):
+        total = 0.0
+        if tangent_logits is not None:
+            total += np.sum(np.exp(self.log_softmax) * tangent_logits)
+            if self.integer_labels:
+                total -= np.sum(np.take_along_axis(tangent_logits, self.labels[..., np.newaxis], axis=-1))
+            else:
+                total -= np.sum(self.labels * tangent_logits)
+        if tangent_labels is not None and not self.integer_labels:  # integer labels have no tangent
+            total -= np.sum(self.log_softmax * tangent_labels)
+        return total * self.scale

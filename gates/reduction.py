@@ -16,6 +16,7 @@ class SumGate(Gate):
 
     forward   z = Σ x
     backward  dL/dx = upstream broadcast back to x.shape
+    jvp       dz = Σ dx
 
     Every summed element contributes with weight 1, so each receives the
     upstream gradient of the sum it went into.
@@ -42,6 +43,12 @@ class SumGate(Gate):
     def backward(self, upstream):
         return (_spread(upstream, self.x_shape, self.axis, self.keepdims),)
 
+    def jvp(self, tangent_x):
+        return np.sum(tangent_x, axis=self.axis, keepdims=self.keepdims)
+
+    def to_onnx(self, builder, x):
+        return _reduce_to_onnx(builder, "ReduceSum", x, self.axis, self.keepdims)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(axis={self.axis}, keepdims={self.keepdims})"
 
@@ -51,6 +58,7 @@ class MeanGate(SumGate):
 
     forward   z = Σ x / n          (n: number of elements averaged)
     backward  dL/dx = upstream / n broadcast back to x.shape
+    jvp       dz = Σ dx / n
 
     Parameters
     ----------
@@ -73,9 +81,24 @@ class MeanGate(SumGate):
     def backward(self, upstream):
         return (_spread(upstream / self.count, self.x_shape, self.axis, self.keepdims),)
 
+    def jvp(self, tangent_x):
+        return np.mean(tangent_x, axis=self.axis, keepdims=self.keepdims)
+
+    def to_onnx(self, builder, x):
+        return _reduce_to_onnx(builder, "ReduceMean", x, self.axis, self.keepdims)
+
 
 def _spread(upstream, shape, axis, keepdims):
     """Broadcast a reduction's gradient back over the axes it reduced."""
     if axis is not None and not keepdims:
         upstream = np.expand_dims(upstream, tuple(np.atleast_1d(axis)))
     return np.broadcast_to(upstream, shape)[()] if shape else upstream
+
+
+def _reduce_to_onnx(builder, op_type, x, axis, keepdims):
+    """An ONNX reduction: the axes as an int64 input (opset 18), none for all of them."""
+    keep = int(bool(keepdims))
+    if axis is None:
+        return builder.op(op_type, x, keepdims=keep)
+    axes = builder.constant(np.atleast_1d(np.asarray(axis, dtype=np.int64)))
+    return builder.op(op_type, x, axes, keepdims=keep)

@@ -496,6 +496,14 @@ class ComputationalGraph:
 
         return explain(self, **options)
 
+    # -- forward mode: graph.forward_mode pushes tangents through the gates' jvp -----
+
+    def jvp(self, feeds: Mapping[str, Any], tangents: Mapping[str | Node, Any], output=None):
+        """Forward, then the output's tangent along ``tangents`` (``J v``); see :func:`graph.forward_mode.jvp`."""
+        from graph.forward_mode import jvp
+
+        return jvp(self, feeds, tangents, output=output)
+
     # -- plans ------------------------------------------------------------------------
 
     def _plan_for(self, outputs: tuple[str, ...], key=()) -> _Plan:

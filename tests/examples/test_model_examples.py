@@ -1,5 +1,6 @@
 """The models' example scripts run, print what the seeds teach, and the main job writes its outputs."""
 
+import importlib.util
 import json
 import runpy
 import shutil
@@ -47,7 +48,8 @@ def check_outputs(out: Path, metrics: dict) -> None:
     assert on_disk["test_accuracy"] == metrics["test_accuracy"]
     for key in ("test_accuracy", "train_seconds", "epochs", "dataset", "model"):
         assert key in on_disk
-    assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "graph.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
     model = load(out / "model.npz")
     assert model.architecture == metrics["model"]

@@ -119,11 +119,11 @@ def to_dot(
 ) -> graphviz.Digraph:
     """The graph as a ``graphviz.Digraph`` drawn like the lecture's circuits.
 
-    Inputs are boxes, parameters 3-D boxes, constants plain text and gates
-    ellipses with their symbol, node name and local gradient. Each edge is
-    labelled with the forward value (green, above) and the gradient sent back
-    along it (red, below) once a forward / backward has run; where a node
-    fans out, each edge carries its own branch's gradient. Every graph output
+    Inputs are boxes, parameters 3-D boxes, constants their value in plain
+    text and gates ellipses with their symbol, node name and local gradient.
+    Each edge is labelled with the forward value (green, above) and the
+    gradient sent back along it (red, below) once a forward / backward has
+    run; where a node fans out, each edge carries its own branch's gradient. Every graph output
     gets an arrow to nowhere carrying its value and the seed gradient. Hover
     over a gate in the SVG for its class, formula and backward pattern.
 
@@ -443,7 +443,12 @@ def _box_attributes(scope: str, members: list[Node]) -> dict[str, str]:
 
 
 def _edge_text(edge: _Edge, style: _Style) -> str:
-    """The label of one drawn edge: its value, the gradient sent back along it, the chain rule."""
+    """The label of one drawn edge: its value, the gradient sent back along it, the chain rule.
+
+    An edge from a constant has none: the constant's node shows its value, and no gradient flows back.
+    """
+    if edge.source.kind == "constant":
+        return ""
     contributions = [grad for grad in (_sent(target, position) for target, position in edge.uses) if grad is not None]
     grad = None
     if contributions:

@@ -453,3 +453,16 @@ def test_collapse_of_an_unknown_scope_names_the_scopes_there_are():
         ValueError, match=r"collapse names no scope of the graph: 'layer1'; its scopes are 'loss', 'net'"
     ):
         to_dot(layered(), collapse=["layer1"])
+
+
+def test_a_constant_shows_its_value_on_its_node_and_its_edge_stays_bare():
+    g = ComputationalGraph()
+    x = g.input("x")
+    g.add_gate(MultiplyGate(), x, 2.5, name="f")
+    g.forward(x=4.0)
+    g.backward()
+    nodes, edges = parse(to_dot(g).source)
+    (constant,) = [n for n in nodes.values() if n["name"] == "const_1"]
+    assert "<b>2.5</b>" in constant["label"]
+    assert edge(edges, "const_1", "f") == ([], [])
+    assert edge(edges, "x", "f") == (["4"], ["2.5"])

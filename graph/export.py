@@ -648,9 +648,13 @@ def _plain(text: str) -> str:
 
 
 def _number(value, precision: int) -> str:
-    number = float(value) if np.asarray(value).dtype.kind in "fc" else int(value)
-    if isinstance(number, int):
-        return str(number)
+    """One number with ``precision`` significant digits; integers as they are."""
+    kind = np.asarray(value).dtype.kind
+    if kind in "iub":
+        return str(int(value))
+    if kind == "c":
+        return f"{complex(value):.{precision}g}"
+    number = float(value)
     if number == 0:
         return "0"  # not "-0"
     return f"{number:.{precision}g}"

@@ -23,11 +23,14 @@ from graph.errors import (
     GraphvizNotFoundError,
     NodeNotFoundError,
     NonFiniteError,
+    OnnxExportError,
     ShapeError,
 )
 from graph.gradcheck import check_gate, check_graph, numerical_gradient
 from graph.graph import ComputationalGraph
+from graph.jacobian import jacobian
 from graph.node import Node
+from graph.onnx_export import export_onnx
 
 __all__ = [
     "ComputationalGraph",
@@ -35,6 +38,8 @@ __all__ = [
     "check_gate",
     "check_graph",
     "numerical_gradient",
+    "jacobian",
+    "export_onnx",
     "errors",
     "GategraphError",
     "NodeNotFoundError",
@@ -50,4 +55,5 @@ __all__ = [
     "NonFiniteError",
     "GradientCheckError",
     "GraphvizNotFoundError",
+    "OnnxExportError",
 ]

@@ -21,6 +21,7 @@ __all__ = [
     "NonFiniteError",
     "GradientCheckError",
     "GraphvizNotFoundError",
+    "OnnxExportError",
 ]
 
 
@@ -81,3 +82,7 @@ class GradientCheckError(GategraphError, AssertionError):
 
 class GraphvizNotFoundError(GategraphError, RuntimeError):
     """Graphviz's ``dot`` program, which draws SVG, PNG and PDF, is not installed."""
+
+
+class OnnxExportError(GategraphError, ValueError):
+    """The graph cannot be written as ONNX: a gate has no ONNX mapping, or nothing has run forward yet."""

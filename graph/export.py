@@ -234,6 +234,16 @@ def to_svg(graph: ComputationalGraph, *, engine: str = "dot", **options) -> str:
     ------
     GraphvizNotFoundError
         Graphviz's ``dot`` program is not installed.
+
+    Examples
+    --------
+    >>> from graph import ComputationalGraph
+    >>> g = ComputationalGraph()
+    >>> f = g.input("x") * 3.0
+    >>> _ = g.forward(x=2.0), g.backward()
+    >>> svg = to_svg(g)
+    >>> svg.lstrip().startswith("<?xml") and ">6<" in svg and ">3<" in svg
+    True
     """
     return _pipe(to_dot(graph, **options), "svg", engine).decode("utf-8")
 
@@ -516,6 +526,14 @@ def local_formula(gate, position: int, arity: int) -> str:
 
     ``"dz/dx = y, dz/dy = x"`` has one part per argument, split at ``", "``;
     a formula that does not split into ``arity`` parts is returned whole.
+
+    Examples
+    --------
+    >>> from gates import ExpGate, MultiplyGate
+    >>> local_formula(MultiplyGate(), 1, 2)
+    'dz/dy = x'
+    >>> local_formula(ExpGate(), 0, 1)
+    'dz/dx = exp(x) = z'
     """
     formula = getattr(gate, "local_gradient", "") or ""
     parts = formula.split(", ")

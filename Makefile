@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test demo lint setup clean
+.PHONY: test demo lint setup clean bench
 
 test: setup
 	$(PY) -m ruff check .
@@ -13,6 +13,12 @@ test: setup
 
 demo: setup
 	$(PY) examples/train_mnist.py --out out/train_mnist
+
+# Side-by-side speed and memory (benchmarks/): micrograd, and torch from the local CPU wheel where there is one.
+bench: setup
+	$(PY) -m pip install -q 'micrograd==0.1.0'
+	@$(PY) -m pip install -q 'torch==2.13.0+cpu' || echo "torch not installed: its rows will say so"
+	$(PY) benchmarks/run_all.py
 
 lint: setup
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .

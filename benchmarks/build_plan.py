@@ -1,0 +1,112 @@
+"""Row 5: building and planning a scalar graph of 100,000 gates, against networkx alone.
+
+Ours: a ComputationalGraph built with operator sugar (the expression of
+benchmarks/scalar_graph.py), then planned. Planning happens on the first
+forward and the first backward, so it is measured as the first
+forward + backward minus a rerun of them on the cached plan.
+
+networkx's own cost: a ``DiGraph`` with the same node names and the same
+edges (each carrying its argument positions, as ours do), then
+``list(nx.topological_sort(...))``. Both run with the garbage collector on,
+as a user has it; each round starts from a collected heap.
+
+The second figure is our growth from 10,000 to 100,000 gates (10x is linear).
+
+    .venv/bin/python benchmarks/build_plan.py [--quick]
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+
+import common  # first: one BLAS thread
+import networkx as nx
+from scalar_graph import INPUTS, build_graph, input_values, structure
+
+SIZES = (10_000, 100_000)
+
+
+def ours(gates_list, feeds) -> float:
+    """Seconds to build the graph and plan its forward and backward."""
+    gc.collect()
+    start = time.perf_counter()
+    g = build_graph(gates_list)
+    built = time.perf_counter()
+    g.forward(feeds)
+    g.backward()
+    first = time.perf_counter()
+    reruns = []
+    for _ in range(2):
+        again = time.perf_counter()
+        g.forward(feeds)
+        g.backward()
+        reruns.append(time.perf_counter() - again)
+    planning = max(first - built - min(reruns), 0.0)
+    return (built - start) + planning
+
+
+def networkx_alone(gates_list) -> float:
+    """Seconds for networkx to build the same DiGraph and sort it."""
+    gc.collect()
+    start = time.perf_counter()
+    dag = nx.DiGraph()
+    names = [f"x{i}" for i in range(INPUTS)]
+    for name in names:
+        dag.add_node(name)
+    for k, (op, first, second) in enumerate(gates_list):
+        name = f"{op}_{k}"
+        names.append(name)
+        dag.add_node(name)
+        dag.add_edge(names[first], name, args=(0,))
+        if second is not None:
+            if dag.has_edge(names[second], name):
+                dag.edges[names[second], name]["args"] += (1,)
+            else:
+                dag.add_edge(names[second], name, args=(1,))
+    list(nx.topological_sort(dag))
+    return time.perf_counter() - start
+
+
+ROW5 = common.Row("5", "build + plan 100k gates", "time / networkx build + sort", "<= 1.5", 1.5)
+GROWTH = common.Row("5", "build + plan 10k -> 100k gates", "time growth", "<= 12x", 12.0)
+
+
+def measure(args) -> list[dict]:
+    values = input_values()
+    feeds = {f"x{i}": v for i, v in enumerate(values)}
+    structures = {n: structure(n) for n in SIZES}
+    runs = {}
+    for n in SIZES:
+        runs[f"graph_{n}"] = lambda n=n: ours(structures[n], feeds)
+        runs[f"networkx_{n}"] = lambda n=n: networkx_alone(structures[n])
+    samples, per_round = common.interleaved(runs, args.rounds, args.warmup)
+    big, small = SIZES[-1], SIZES[0]
+    records = [
+        ROW5.ratio(samples, per_round, f"graph_{big}", f"networkx_{big}", gates=big),
+        GROWTH.ratio(samples, per_round, f"graph_{big}", f"graph_{small}"),
+        common.Row("info", "build + plan 10k gates", "time / networkx build + sort", "-", None).ratio(
+            samples, per_round, f"graph_{small}", f"networkx_{small}", gates=small
+        ),
+        common.Row("info", "networkx 10k -> 100k gates", "time growth", "-", None).ratio(
+            samples, per_round, f"networkx_{big}", f"networkx_{small}"
+        ),
+    ]
+    for n in SIZES:
+        for who in ("graph", "networkx"):
+            records.append(
+                common.Row("info", f"{who} build + plan {n // 1000}k gates", "us per gate", "-", None).record(
+                    statistics.median(samples[f"{who}_{n}"]) / n * 1e6
+                )
+            )
+    return records
+
+
+def main() -> None:
+    args = common.arguments(__doc__.split("\n\n")[0], rounds=5, warmup=1)
+    common.report(measure(args), args.json)
+
+
+if __name__ == "__main__":
+    main()

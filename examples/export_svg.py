@@ -3,6 +3,7 @@
     python examples/export_svg.py            # writes out/*.svg
     python examples/export_svg.py figures    # writes figures/*.svg
     python examples/export_svg.py --png      # PNG as well, for slides
+    python examples/export_svg.py --large    # also time a 2,160-gate graph
 
 Each graph is run forward and backward first, so every edge carries the value
 that flowed forward (green, above the line) and the gradient that flowed back
@@ -18,6 +19,8 @@ that flowed forward (green, above the line) and the gradient that flowed back
   layer, then each layer drawn as one box.
 
 The backward pass of the neuron is also printed in words (``g.explain()``).
+``--large`` also draws a micrograd-style MLP of scalar gates (4-30-30-1,
+2,160 gates) to large.svg and large_collapsed.svg and prints how long it took.
 Needs Graphviz's ``dot`` (``sudo apt-get install graphviz``).
 """
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import time
 from pathlib import Path
 
 import numpy as np
@@ -89,10 +93,46 @@ def mlp(seed: int = 0) -> ComputationalGraph:
     return g
 
 
+def scalar_mlp(sizes=(4, 30, 30, 1), seed: int = 0) -> ComputationalGraph:
+    """An MLP built one number at a time: a * and a + per weight, a ReLU per hidden unit."""
+    rng = np.random.default_rng(seed)
+    g = ComputationalGraph()
+    layer = [g.input(f"x{i}") for i in range(sizes[0])]
+    for index, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=1):
+        with g.scope(f"layer{index}"):
+            units = []
+            for j in range(n_out):
+                total = g.parameter(f"b{index}_{j}", 0.0)
+                for i, value in enumerate(layer):
+                    total = total + g.parameter(f"w{index}_{j}_{i}", rng.normal(0.0, (2 / n_in) ** 0.5)) * value
+                units.append(total.relu() if index < len(sizes) - 1 else total)
+            layer = units
+    g.forward({f"x{i}": float(i) for i in range(sizes[0])})
+    g.backward()
+    return g
+
+
+def time_large(folder: Path) -> None:
+    g = scalar_mlp()
+    gates = sum(node.kind == "gate" for node in g)
+    start = time.perf_counter()
+    g.to_dot()
+    built = time.perf_counter()
+    g.render(folder / "large.svg")
+    drawn = time.perf_counter()
+    g.render(folder / "large_collapsed.svg", collapse=True)
+    collapsed = time.perf_counter()
+    print(
+        f"{gates} gates, {len(g)} nodes: DOT text {built - start:.2f} s, SVG {drawn - built:.2f} s, "
+        f"SVG with layers collapsed {collapsed - drawn:.2f} s"
+    )
+
+
 def main(argv: list[str] | None = None) -> list[Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default="out", help="where to write the files (default: out/)")
     parser.add_argument("--png", action="store_true", help="write a PNG beside each SVG")
+    parser.add_argument("--large", action="store_true", help="also draw a 2,160-gate graph and time it")
     args = parser.parse_args(argv)
     folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -111,6 +151,8 @@ def main(argv: list[str] | None = None) -> list[Path]:
         for suffix in (".svg", ".png") if args.png else (".svg",):
             written.append(g.render(folder / f"{name}{suffix}", **options))
             print(f"wrote {written[-1]}")
+    if args.large:
+        time_large(folder)
     print()
     print(the_neuron.explain())
     return written

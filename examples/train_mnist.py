@@ -4,6 +4,7 @@
     python examples/train_mnist.py --model two-layer     # the seed chapter's sigmoid + BCE network
     python examples/train_mnist.py --dataset mnist       # MNIST, downloaded once (network needed)
     python examples/train_mnist.py --dataset DIR         # any directory of the four IDX files
+    python examples/train_mnist.py --export-onnx         # also model.onnx, scored again in ONNX Runtime
 
 Fashion-MNIST is read offline from Debian's ``dataset-fashion-mnist`` package
 (``make demo`` installs it). 5,000 training images are held out for
@@ -15,6 +16,7 @@ constant`` keeps it fixed). Written to ``--out``:
     model.npz      the trained model (``models.load("model.npz")``)
     curves.png     loss and accuracy per epoch, training and validation
     graph.svg      the network's graph, with the values and gradients of 8 test images
+    model.onnx     with --export-onnx: the prediction graph for ONNX Runtime (the onnx extra)
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("out/train_mnist"))
     parser.add_argument("--cache-dir", type=Path, help="where MNIST downloads go (default ~/.cache/gategraph/mnist)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    parser.add_argument("--export-onnx", action="store_true", help="also write model.onnx and score it in ONNX Runtime")
     args = parser.parse_args(argv)
     args.hidden = args.hidden or DEFAULT_HIDDEN[args.model]
     if args.model == "two-layer" and len(args.hidden) != 1:
@@ -150,6 +153,7 @@ def main(argv=None) -> dict:
         history.plot(curves_path, title=f"{model.architecture} on {args.dataset}: test accuracy {test['accuracy']:.4f}")
     except ImportError as error:  # matplotlib is an optional extra: the rest of the results still count
         print(f"no {curves_path.name}: {error}")
+    onnx_accuracy = export_and_score_onnx(model, args.out / "model.onnx", x_test, y_test) if args.export_onnx else None
     model.loss(x_test[:8], y_test[:8])
     model.backward()
     model.graph.render(graph_path)
@@ -170,6 +174,7 @@ def main(argv=None) -> dict:
         "seed": args.seed,
         "train_examples": len(x_train),
         "validation_examples": len(x_val),
+        "onnx_test_accuracy": onnx_accuracy,
         "history": history.to_dict(),
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -177,6 +182,18 @@ def main(argv=None) -> dict:
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(f"wrote {args.out / 'metrics.json'}, {model_path}, {curves_path}, {graph_path}")
     return metrics
+
+
+def export_and_score_onnx(model, path: Path, x_test: np.ndarray, y_test: np.ndarray) -> float:
+    """Write the prediction graph as ONNX, run the test set through ONNX Runtime, return its accuracy."""
+    import onnxruntime
+
+    model.export_onnx(path)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (output,) = session.run(None, {"X": model.inputs(x_test)})
+    accuracy = float(np.mean(model.classes(output) == y_test))
+    print(f"wrote {path}: test accuracy through ONNX Runtime {accuracy:.4f}")
+    return accuracy
 
 
 if __name__ == "__main__":

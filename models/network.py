@@ -318,6 +318,25 @@ class Model:
             raise ModelFileError(f"{str(path)!r} holds a {type(model).__name__}, not a {cls.__name__}")
         return model
 
+    def export_onnx(self, path: str | os.PathLike | None):
+        """Write the prediction graph, ``X`` (N, n_in) to :meth:`predict`'s output, as ONNX; return the model.
+
+        The batch size stays free; the model's dtype is kept. Needs the onnx
+        extra; see :func:`graph.export_onnx`. Runs the prediction once, on a
+        row of zeros, which clears the gradients of an earlier backward.
+
+        >>> import onnxruntime
+        >>> model = MLP([3, 4, 2], seed=0)
+        >>> session = onnxruntime.InferenceSession(model.export_onnx(None).SerializeToString())
+        >>> x = np.ones((5, 3), dtype=np.float32)
+        >>> np.allclose(session.run(None, {"X": x})[0], model.predict(x), rtol=1e-5)
+        True
+        """
+        from graph import export_onnx
+
+        zeros = np.zeros((1, self.n_in), dtype=self.dtype)
+        return export_onnx(self.graph, path, self.output_node, feeds={"X": zeros}, dtype=self.dtype)
+
 
 class MLP(Model):
     """A multilayer perceptron: Linear layers with an activation between each two.

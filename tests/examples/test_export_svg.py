@@ -45,3 +45,12 @@ def test_export_svg_writes_to_out_by_default(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["export_svg.py"])
     runpy.run_path(str(EXAMPLES / "export_svg.py"), run_name="__main__")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(f"{name}.svg" for name in FIGURES)
+
+
+def test_the_large_graph_is_an_mlp_of_scalar_gates():
+    example = runpy.run_path(str(EXAMPLES / "export_svg.py"))
+    g = example["scalar_mlp"]((2, 3, 1))
+    gates = [node for node in g if node.kind == "gate"]
+    assert len(gates) == 2 * (2 * 3 + 3 * 1) + 3  # a * and a + per weight, a ReLU per hidden unit
+    assert {node.scope for node in gates} == {"layer1", "layer2"}
+    assert sum(node.kind == "gate" for node in example["scalar_mlp"]()) == 2160

@@ -18,6 +18,11 @@ class Gate:
     loss with respect to the output, and returns a tuple with one gradient per
     input, each ``local gradient x upstream`` and shaped exactly like its input.
 
+    Two optional methods sit beside them: ``jvp(*tangents)``, the forward-mode
+    rule (the output's tangent from the inputs', for ``graph.jvp`` and
+    ``graph.jacobian``), and ``to_onnx(builder, *inputs)``, the gate as ONNX
+    operators (for ``graph.export_onnx``).
+
     A gate instance is one node: it holds the cache of its last forward, so
     one instance cannot stand at two places in a graph.
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from gates import Gate
-from graph.errors import GateError
+from graph.errors import DTypeError
 from graph.forward_mode import propagate
 from graph.graph import ComputationalGraph, _ancestors_and_self
 from graph.node import _shape
@@ -99,12 +99,12 @@ def _gate_jacobian(gate: Gate, inputs: Sequence[Any], wrt, mode: str):
         if not 0 <= position < len(inputs):
             raise IndexError(f"{type(gate).__name__} has {len(inputs)} inputs; wrt={position} is not one of them")
         if np.asarray(inputs[position]).dtype.kind not in "f":
-            raise GateError(f"input {position} of {type(gate).__name__} is not floating point: it has no derivative")
+            raise DTypeError(f"input {position} of {type(gate).__name__} is not floating point: it has no derivative")
     output = gate.forward(*inputs)
 
-    def push(position: int, tangent):
+    def push(k: int, tangent):
         tangents = [None] * len(inputs)
-        tangents[position] = tangent
+        tangents[positions[k]] = tangent
         return gate.jvp(*tangents)
 
     def pull(seed):
@@ -116,9 +116,7 @@ def _gate_jacobian(gate: Gate, inputs: Sequence[Any], wrt, mode: str):
             gate.needs_input_grad = previous
         return [grads[position] for position in positions]
 
-    matrices = _dense(
-        output, [inputs[p] for p in positions], push=lambda k, t: push(positions[k], t), pull=pull, mode=mode
-    )
+    matrices = _dense(output, [inputs[p] for p in positions], push=push, pull=pull, mode=mode)
     return tuple(matrices) if many else matrices[0]
 
 
@@ -128,7 +126,7 @@ def _graph_jacobian(graph: ComputationalGraph, feeds: Mapping[str, Any], wrt, ou
         outputs = graph.outputs
         if len(outputs) != 1:
             listed = ", ".join(repr(n.name) for n in outputs)
-            raise GateError(f"the graph has several outputs ({listed}); name one: jacobian(..., output=...)")
+            raise ValueError(f"the graph has several outputs ({listed}); name one: jacobian(..., output=...)")
         name = outputs[0].name
     value = graph.forward(feeds, outputs=name)
     many = wrt is None or isinstance(wrt, (list, tuple))
@@ -138,12 +136,12 @@ def _graph_jacobian(graph: ComputationalGraph, feeds: Mapping[str, Any], wrt, ou
     nodes = [graph[item] for item in (wrt if many else [wrt])]
     for node in nodes:
         if node.kind not in ("input", "parameter"):
-            raise GateError(f"jacobian with respect to {node.kind} {node.name!r}: only inputs and parameters qualify")
+            raise ValueError(f"jacobian with respect to {node.kind} {node.name!r}: only inputs and parameters qualify")
     if mode == "auto" and not all(node.requires_grad for node in nodes):
         mode = "forward"
     elif mode == "reverse" and not all(node.requires_grad for node in nodes):
         skipped = [node.name for node in nodes if not node.requires_grad]
-        raise GateError(f"reverse mode computes no gradient for {skipped} (requires_grad=False); use mode='forward'")
+        raise ValueError(f"reverse mode computes no gradient for {skipped} (requires_grad=False); use mode='forward'")
 
     def push(index: int, tangent):
         return propagate(graph, {nodes[index]: tangent}, [name])[name]

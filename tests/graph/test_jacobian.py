@@ -22,7 +22,7 @@ from gates import (
     SqrtGate,
     TanhGate,
 )
-from graph import ComputationalGraph, GateError, jacobian, numerical_gradient
+from graph import ComputationalGraph, DTypeError, jacobian, numerical_gradient
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -135,19 +135,32 @@ def test_a_data_input_is_differentiated_by_forward_mode():
     x.exp().sum()
     feeds = {"x": np.array([0.0, 1.0])}
     np.testing.assert_allclose(jacobian(g, feeds, wrt="x"), [[1.0, np.e]])
-    with pytest.raises(GateError, match=r"requires_grad=False.*mode='forward'"):
+    with pytest.raises(ValueError, match=r"requires_grad=False.*mode='forward'"):
         jacobian(g, feeds, wrt="x", mode="reverse")
 
 
 def test_jacobian_errors():
     with pytest.raises(ValueError, match="mode must be one of"):
         jacobian(ExpGate(), np.ones(2), mode="sideways")
-    with pytest.raises(GateError, match="input 1 of SoftmaxCrossEntropyGate is not floating point"):
+    with pytest.raises(DTypeError, match="input 1 of SoftmaxCrossEntropyGate is not floating point"):
         jacobian(SoftmaxCrossEntropyGate(), np.ones((2, 3)), np.array([0, 1]), wrt=1)
     with pytest.raises(IndexError, match="ExpGate has 1 inputs; wrt=1"):
         jacobian(ExpGate(), np.ones(2), wrt=1)
     with pytest.raises(TypeError, match="needs a Gate or a ComputationalGraph"):
         jacobian(np.exp, np.ones(2))
+
+
+def test_a_graph_with_several_outputs_needs_one_named():
+    g = ComputationalGraph()
+    x = g.input("x")
+    doubled, shifted = x * 2.0, x + 1.0
+    feeds = {"x": np.ones(2)}
+    with pytest.raises(ValueError, match=r"several outputs .* name one: jacobian\(..., output=...\)"):
+        jacobian(g, feeds, wrt="x")
+    np.testing.assert_allclose(jacobian(g, feeds, wrt="x", output=doubled), 2 * np.eye(2))
+    np.testing.assert_allclose(jacobian(g, feeds, wrt=["x"], output=shifted)["x"], np.eye(2))
+    with pytest.raises(ValueError, match=r"with respect to gate .*only inputs and parameters"):
+        jacobian(g, feeds, wrt=doubled.name, output=shifted)
 
 
 def test_the_jacobians_example_runs(capsys):

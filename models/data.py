@@ -250,7 +250,8 @@ def load_mnist(
     """MNIST handwritten digits, downloaded once into a cache and checked by SHA-256.
 
     Each of the four files is fetched only if the cache lacks it (or holds a
-    copy whose checksum is wrong). A download streams into a temporary file
+    copy whose checksum is wrong), from the first mirror that delivers an
+    intact copy. A download streams into a temporary file
     next to its destination and is renamed into place only when complete and
     matching its SHA-256, so an interrupted or corrupt transfer leaves nothing
     in the cache.
@@ -276,7 +277,7 @@ def load_mnist(
     DownloadError
         No mirror could deliver a file (the message lists why each failed).
     ChecksumError
-        A downloaded file does not hash to its checksum.
+        No mirror delivered a file that hashes to its checksum.
     DataFileError
         A file arrived intact but is not valid IDX.
     """
@@ -305,19 +306,17 @@ def _sha256(path: Path) -> str:
 
 
 def _download_first(bases: list[str], name: str, target: Path, expected: str, timeout: float) -> None:
-    """Download ``name`` from the first base URL that delivers it intact."""
-    failures = []
+    """Download ``name`` from the first base URL that delivers it intact; a bad copy tries the next."""
+    failures: list[DownloadError] = []
     for base in bases:
-        address = base if base.endswith("/") else base + "/"
-        address += name
+        address = (base if base.endswith("/") else base + "/") + name
         try:
             _download(address, target, expected, timeout)
             return
-        except ChecksumError:
-            raise
         except DownloadError as error:
-            failures.append(str(error))
-    raise DownloadError(f"could not download {name}: " + "; ".join(failures))
+            failures.append(error)
+    error_type = ChecksumError if any(isinstance(e, ChecksumError) for e in failures) else DownloadError
+    raise error_type(f"could not download {name}: " + "; ".join(map(str, failures)))
 
 
 def _download(address: str, target: Path, expected: str, timeout: float) -> None:

@@ -248,3 +248,13 @@ def test_mirrors_are_tried_in_order_and_failures_listed(tmp_path, mnist_server):
 def test_the_published_checksums_are_the_default():
     assert models.data.MNIST_SHA256["train-images-idx3-ubyte.gz"].startswith("440fcabf73cc546f")
     assert set(models.data.MNIST_SHA256) == set(MNIST_FILES.values())
+
+
+def test_a_mirror_with_a_bad_copy_is_passed_over_for_the_next(tmp_path, mnist_server):
+    server, checksums, arrays = mnist_server
+    bad = server.url.replace("/mnist/", "/bad/")
+    for name in MNIST_FILES.values():
+        server.files[f"/bad/{name}"] = b"not the file"
+    (x_train, _), _ = load_mnist(tmp_path / "cache", url=[bad, server.url], checksums=checksums)
+    np.testing.assert_array_equal(x_train, arrays["train_images"])
+    assert "/bad/train-images-idx3-ubyte.gz" in server.requests

@@ -27,8 +27,10 @@ setup: $(VENV)/.installed system-packages
 .PHONY: system-packages
 
 # The system `dot` program renders diagrams; Debian's graphviz package has it.
+# Headless Chromium runs the animation's browser tests; Playwright drives it and downloads no browser.
 system-packages:
 	@command -v dot >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q graphviz; }
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 # Fashion-MNIST for the main job and the models tests, offline: Debian's dataset-fashion-mnist.
 	@test -d /usr/share/datasets/fashion-mnist || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist; }
 

@@ -109,14 +109,20 @@ def _received(graph: ComputationalGraph) -> dict[str, list[tuple[Node, int, obje
     return received
 
 
-def _block(node: Node, received, precision: int) -> str:
+def _heading(node: Node, precision: int) -> str:
+    """``q = x + y   AddGate (+)   value 3`` for a gate, ``x   input   value -2`` for a leaf."""
     value = _short(node.value, precision)
-    name = node.name
     if node.kind != "gate":
-        lines = [f"{name}   {node.kind}   value {value}", f"  {_upstream(node, received, precision)}"]
-        return "\n".join(lines)
+        return f"{node.name}   {node.kind}   value {value}"
     gate = node.gate
-    lines = [f"{name} = {_expression(node)}   {type(gate).__name__} ({gate.symbol})   value {value}"]
+    return f"{node.name} = {_expression(node)}   {type(gate).__name__} ({gate.symbol})   value {value}"
+
+
+def _block(node: Node, received, precision: int) -> str:
+    if node.kind != "gate":
+        return "\n".join([_heading(node, precision), f"  {_upstream(node, received, precision)}"])
+    gate = node.gate
+    lines = [_heading(node, precision)]
     lines.append(f"  upstream  {_upstream(node, received, precision)}")
     formula = getattr(gate, "local_gradient", "")
     if formula:

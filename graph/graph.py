@@ -496,6 +496,12 @@ class ComputationalGraph:
 
         return explain(self, **options)
 
+    def animate(self, path, **options):
+        """Write the last forward and backward pass as a step-through HTML page; see :func:`graph.animate.animate`."""
+        from graph.animate import animate
+
+        return animate(self, path, **options)
+
     # -- forward mode: graph.forward_mode pushes tangents through the gates' jvp -----
 
     def jvp(self, feeds: Mapping[str, Any], tangents: Mapping[str | Node, Any], output=None):

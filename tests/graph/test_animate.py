@@ -1,0 +1,350 @@
+"""Step-through animation: the frame data in plain Python, and the page it is written into.
+
+The page itself is driven in a real browser in test_animate_browser.py.
+"""
+
+import json
+import re
+import time
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from gates import AddGate, LinearGate, MaxGate, MSELossGate, MultiplyGate, ReLUGate
+from graph import BackwardError, ComputationalGraph
+from graph.animate import animate, frames, main, to_html
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+# -- graphs ----------------------------------------------------------------------------------------
+
+
+def first_circuit() -> ComputationalGraph:
+    """f = (x + y) z at x = -2, y = 5, z = -4."""
+    g = ComputationalGraph()
+    x, y, z = g.input("x"), g.input("y"), g.input("z")
+    q = g.add_gate(AddGate(), x, y, name="q")
+    g.add_gate(MultiplyGate(), q, z, name="f")
+    g.forward(x=-2.0, y=5.0, z=-4.0)
+    g.backward()
+    return g
+
+
+def sigmoid_neuron() -> ComputationalGraph:
+    g = ComputationalGraph()
+    w0, x0, w1, x1, w2 = (g.input(name) for name in ("w0", "x0", "w1", "x1", "w2"))
+    1 / (1 + (-(w0 * x0 + w1 * x1 + w2)).exp())
+    g.forward(w0=2.0, x0=-1.0, w1=-3.0, x1=-2.0, w2=-3.0)
+    g.backward()
+    return g
+
+
+def patterns() -> ComputationalGraph:
+    """f = 2 (x y + max(z, w)) at 3, -4, 2, -1."""
+    g = ComputationalGraph()
+    x, y, z, w = (g.input(name) for name in "xyzw")
+    product = g.add_gate(MultiplyGate(), x, y, name="xy")
+    largest = g.add_gate(MaxGate(), z, w, name="max_zw")
+    total = g.add_gate(AddGate(), product, largest, name="sum")
+    g.add_gate(MultiplyGate(), total, 2.0, name="f")
+    g.forward(x=3.0, y=-4.0, z=2.0, w=-1.0)
+    g.backward()
+    return g
+
+
+def fan_out() -> ComputationalGraph:
+    """x feeds three gates: f = x y + (x + 1) x at x = 2, y = 3, so df/dx = y + 2x + 1 = 8."""
+    g = ComputationalGraph()
+    x, y = g.input("x"), g.input("y")
+    product = g.add_gate(MultiplyGate(), x, y, name="xy")
+    shifted = g.add_gate(AddGate(), x, 1.0, name="x1")
+    square = g.add_gate(MultiplyGate(), shifted, x, name="x1x")
+    g.add_gate(AddGate(), product, square, name="f")
+    g.forward(x=2.0, y=3.0)
+    g.backward()
+    return g
+
+
+def small_mlp() -> ComputationalGraph:
+    rng = np.random.default_rng(0)
+    g = ComputationalGraph()
+    features, targets = g.input("X", requires_grad=False), g.input("Y", requires_grad=False)
+    with g.scope("layer1"):
+        hidden = g.add_gate(
+            LinearGate(), features, g.parameter("W1", rng.normal(size=(4, 3))), g.parameter("b1", np.zeros(4))
+        )
+        hidden = g.add_gate(ReLUGate(), hidden, name="A1")
+    with g.scope("layer2"):
+        prediction = g.add_gate(
+            LinearGate(), hidden, g.parameter("W2", rng.normal(size=(1, 4))), g.parameter("b2", np.zeros(1))
+        )
+    g.add_gate(MSELossGate(), prediction, targets, name="loss")
+    g.forward(X=rng.normal(size=(5, 3)), Y=rng.normal(size=(5, 1)))
+    g.backward()
+    return g
+
+
+def scalar_mlp(sizes=(3, 10, 10, 1), seed: int = 0) -> ComputationalGraph:
+    """An MLP written neuron by neuron from scalar gates: about 300 gates for the default sizes."""
+    rng = np.random.default_rng(seed)
+    g = ComputationalGraph()
+    activations = [g.input(f"x{i}") for i in range(sizes[0])]
+    for layer, n_out in enumerate(sizes[1:], start=1):
+        with g.scope(f"layer{layer}"):
+            outputs = []
+            for j in range(n_out):
+                total = g.parameter(f"b{layer}_{j}", rng.normal())
+                for i, activation in enumerate(activations):
+                    total = total + g.parameter(f"w{layer}_{j}_{i}", rng.normal()) * activation
+                outputs.append(total.tanh() if layer < len(sizes) - 1 else total)
+            activations = outputs
+    (activations[0] - g.input("y")) ** 2
+    g.forward({f"x{i}": float(v) for i, v in enumerate(rng.normal(size=sizes[0]))}, y=0.5)
+    g.backward()
+    return g
+
+
+def steps(g):
+    return [(frame.phase, frame.node) for frame in frames(g)]
+
+
+# -- frame data --------------------------------------------------------------------------------------
+
+
+def test_forward_frames_in_topological_order_then_backward_from_the_output():
+    assert steps(first_circuit()) == [
+        ("forward", "x"),
+        ("forward", "y"),
+        ("forward", "z"),
+        ("forward", "q"),
+        ("forward", "f"),
+        ("backward", "f"),
+        ("backward", "z"),
+        ("backward", "q"),
+        ("backward", "x"),
+        ("backward", "y"),
+    ]
+
+
+@pytest.mark.parametrize("build", [sigmoid_neuron, patterns, fan_out, small_mlp])
+def test_backward_frames_visit_a_node_only_after_every_gate_it_feeds(build):
+    g = build()
+    order = steps(g)
+    forward = [node for phase, node in order if phase == "forward"]
+    backward = [node for phase, node in order if phase == "backward"]
+    assert order == [("forward", n) for n in forward] + [("backward", n) for n in backward]
+    assert forward == [node.name for node in g.nodes if node.value is not None]
+    assert backward[0] == g.outputs[0].name
+    assert set(backward) == {node.name for node in g.nodes if node.grad is not None}
+    position = {name: index for index, name in enumerate(backward)}
+    for node in g.nodes:
+        for source in node.inputs:
+            if source.name in position:
+                assert position[node.name] < position[source.name], (node.name, source.name)
+
+
+def test_frames_carry_the_lectures_numbers():
+    by_step = {(frame.phase, frame.node): frame for frame in frames(first_circuit())}
+    assert [by_step["forward", name].badge for name in "xyzqf"] == ["= -2", "= 5", "= -4", "= 3", "= -12"]
+    assert by_step["forward", "q"].headline == "q = -2 + 5 = 3."
+    assert by_step["forward", "f"].headline == "f = 3 * (-4) = -12."
+    assert by_step["forward", "f"].edges == (("q", "f"), ("z", "f"))
+    backward = [by_step["backward", name].badge for name in "fzqxy"]
+    assert backward == ["dL/df = 1", "dL/dz = 3", "dL/dq = -4", "dL/dx = -4", "dL/dy = -4"]
+    seed = by_step["backward", "f"]
+    assert seed.headline.startswith("The backward pass starts at the output f: dL/df = 1.")
+    assert "to q      1 × -4 = -4   (dz/dx = y)" in seed.caption
+    assert "to z      1 × 3 = 3   (dz/dy = x)" in seed.caption
+    assert by_step["backward", "q"].edges == (("x", "q"), ("y", "q"))
+    assert by_step["backward", "x"].caption == "x   input   value -2\n  dL/dx = -4"
+    assert by_step["backward", "x"].edges == (("x", "q"),)
+
+
+@pytest.mark.parametrize("build", [first_circuit, sigmoid_neuron, patterns, small_mlp])
+def test_backward_captions_are_the_explanation_of_each_node(build):
+    g = build()
+    explanation = g.explain()
+    blocks = explanation.split("\n\n")[1:]
+    captions = [frame.caption for frame in frames(g) if frame.phase == "backward"]
+    assert captions == blocks[: len(captions)]
+
+
+def test_the_neuron_reads_like_the_lecture():
+    by_step = {(frame.phase, frame.node): frame for frame in frames(sigmoid_neuron())}
+    assert by_step["forward", "div_1"].headline == "div_1 = 1 / 1.368 = 0.7311."
+    assert by_step["forward", "exp_1"].headline == "exp_1 = exp(-1) = 0.3679."
+    assert "-0.5344 × 0.3679 = -0.1966" in by_step["backward", "exp_1"].caption
+    assert by_step["backward", "w0"].badge == "dL/dw0 = -0.1966"
+    assert by_step["backward", "x1"].badge == "dL/dx1 = -0.5898"
+
+
+def test_patterns_max_routes_and_sends_nothing_to_the_smaller_input():
+    by_step = {(frame.phase, frame.node): frame for frame in frames(patterns())}
+    router = by_step["backward", "max_zw"]
+    assert "gradient router" in router.caption
+    assert "to z      2 × 1 = 2" in router.caption
+    assert "to w      2 × 0 = 0" in router.caption
+    assert by_step["backward", "x"].badge == "dL/dx = -8"
+    assert ("backward", "const_1") not in by_step  # a constant needs no gradient
+    assert by_step["forward", "const_1"].headline == "const_1 is a constant: 2."
+
+
+def test_fan_out_shows_the_running_sum_as_each_branch_arrives():
+    g = fan_out()
+    sums = [(frame.node, frame.sums) for frame in frames(g) if frame.sums]
+    at_x = [(node, line) for node, pairs in sums for name, line in pairs if name == "x"]
+    # x gets y = 3 from xy, x + 1 = 3 from x1x, then dL/d(x1) = x = 2 from x1, in the backward order
+    assert [node for node, _ in at_x] == ["xy", "x1x", "x1"]
+    assert at_x[0][1] == "Σ 3 = 3 (so far: 1 of 3)"
+    assert at_x[1][1] == "Σ 3 + 3 = 6 (so far: 2 of 3)"
+    assert at_x[2][1] == "Σ 3 + 3 + 2 = 8 (all: 3 of 3)"
+    assert g["x"].grad == 8.0
+    leaf = next(frame for frame in frames(g) if frame.phase == "backward" and frame.node == "x")
+    assert leaf.headline == "x fed 3 gates; the gradients they sent back add up: dL/dx = 8."
+    assert "dL/dx = 3 (from xy) + 2 (from x1) + 3 (from x1x) = 8   (fan-out" in leaf.caption
+    assert set(leaf.edges) == {("x", "xy"), ("x", "x1"), ("x", "x1x")}
+    gate = next(frame for frame in frames(g) if frame.phase == "backward" and frame.node == "x1x")
+    assert "  sum at x  Σ 3 + 3 = 6 (so far: 2 of 3)" in gate.caption
+
+
+def test_a_gate_using_one_input_twice_sends_both_branches_in_one_step():
+    g = ComputationalGraph()
+    x = g.input("x")
+    g.add_gate(MultiplyGate(), x, x, name="square")
+    g.forward(x=3.0)
+    g.backward()
+    square = next(frame for frame in frames(g) if frame.phase == "backward" and frame.node == "square")
+    assert square.sums == (("x", "Σ 3 + 3 = 6 (all: 2 of 2)"),)
+    assert square.edges == (("x", "square"),)
+
+
+def test_arrays_are_summarised_and_data_gets_no_backward_step():
+    g = small_mlp()
+    by_step = {(frame.phase, frame.node): frame for frame in frames(g)}
+    assert by_step["forward", "X"].headline.endswith("(data: it needs no gradient).")
+    assert ("backward", "X") not in by_step and ("backward", "Y") not in by_step
+    assert re.fullmatch(r"= \(5, 4\) float64 mean \S+ norm \S+", by_step["forward", "A1"].badge)
+    assert by_step["forward", "A1"].headline == "A1 = relu(linear_1) = " + by_step["forward", "A1"].badge[2:] + "."
+    assert re.fullmatch(r"dL/dW1 = \(4, 3\) float64 mean \S+ norm \S+", by_step["backward", "W1"].badge)
+    assert re.fullmatch(r"dL/db2 = \[\S+\]", by_step["backward", "b2"].badge)  # one element, written out
+
+
+def test_precision_and_max_elements_are_passed_on():
+    g = sigmoid_neuron()
+    by_step = {(frame.phase, frame.node): frame for frame in frames(g, precision=2)}
+    assert by_step["backward", "w0"].badge == "dL/dw0 = -0.2"
+    g = small_mlp()
+    badge = {(f.phase, f.node): f.badge for f in frames(g, max_elements=100)}["forward", "b1"]
+    assert badge == "= [0, 0, 0, 0]"
+
+
+def test_without_a_backward_pass_it_says_what_to_run():
+    g = ComputationalGraph()
+    f = g.input("x") * 2.0
+    with pytest.raises(BackwardError, match=r"run forward\(\) and backward\(\) first"):
+        frames(g)
+    g.forward(x=1.0)
+    with pytest.raises(BackwardError, match=r"run forward\(\) and backward\(\) first"):
+        g.animate("never-written.html")
+    assert f.value == 2.0
+
+
+# -- the page ----------------------------------------------------------------------------------------
+
+
+def page_parts(page: str):
+    """The SVG element and the frames the page carries."""
+    svg = ET.fromstring(page[page.index("<svg") : page.index("</svg>") + len("</svg>")])
+    data = re.search(r'<script type="application/json" id="frames">(.*?)</script>', page, re.S).group(1)
+    return svg, json.loads(data)
+
+
+def test_the_page_is_self_contained():
+    page = to_html(sigmoid_neuron())
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    for needle in ("<link", "@import", "url(", " src=", "<iframe", "<img", "fetch(", "XMLHttpRequest"):
+        assert needle not in page, needle
+    namespaces = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    assert set(re.findall(r"https?://[^\s\"'<>]+", page)) <= namespaces
+    assert "<?xml" not in page and "<!DOCTYPE svg" not in page
+
+
+def test_the_page_carries_every_frame_and_finds_every_node():
+    g = first_circuit()
+    svg, data = page_parts(to_html(g))
+    expected = frames(g)
+    assert [(f["p"], f["h"], f["c"], f["b"]) for f in data] == [
+        (frame.phase[0], frame.headline, frame.caption, frame.badge) for frame in expected
+    ]
+    groups = {group.get("id"): group for group in svg.iter(f"{SVG}g") if group.get("id", "").startswith("gg-")}
+    for frame in data:
+        assert frame["n"] in groups
+    # Each node's group is the one export drew for it: its tooltip starts with the node's name.
+    for frame, step in zip(data, expected):
+        tooltip = groups[frame["n"]].find(f".//{SVG}a").get("{http://www.w3.org/1999/xlink}title")
+        assert tooltip.startswith(f"{step.node}: ")
+    edges = {int(element.get("data-edge")) for element in svg.iter() if element.get("data-edge") is not None}
+    lit = {index for frame in data for index in frame["e"]}
+    assert lit <= edges
+    assert len([frame for frame in data if frame["e"]]) == len([frame for frame in expected if frame.edges])
+
+
+def test_each_value_appears_with_its_forward_step_and_each_gradient_with_its_backward_step():
+    g = first_circuit()
+    svg, data = page_parts(to_html(g))
+    node_step = {(f["p"], f["n"]): index for index, f in enumerate(data)}
+    texts = {}
+    for element in svg.iter(f"{SVG}text"):
+        if element.get("class") in ("value", "grad"):
+            texts.setdefault((element.get("class"), element.text), []).append(int(element.get("data-f")))
+    ids = {frame.node: f["n"] for frame, f in zip(frames(g), data)}
+    # q = 3 flows forward along q -> f when q is computed; dL/dq = -4 flows back when f runs backward
+    assert texts["value", "3"] == [node_step["f", ids["q"]]]
+    assert texts["value", "-12"] == [node_step["f", ids["f"]]]  # the output's arrow
+    assert sorted(texts["grad", "-4"]) == sorted([node_step["b", ids["q"]]] * 2 + [node_step["b", ids["f"]]])
+    assert texts["grad", "3"] == [node_step["b", ids["f"]]]
+    assert texts["grad", "1"] == [node_step["b", ids["f"]]]  # the seed, on the output's arrow
+
+
+def test_a_graph_of_three_hundred_gates_makes_a_page_of_about_a_megabyte(tmp_path):
+    g = scalar_mlp()
+    assert 290 <= sum(node.kind == "gate" for node in g.nodes) <= 310
+    start = time.perf_counter()
+    path = animate(g, tmp_path / "mlp.html")
+    seconds = time.perf_counter() - start
+    size = path.stat().st_size
+    assert size < 1.6e6, f"{size / 1e6:.2f} MB"
+    assert seconds < 20
+    _, data = page_parts(path.read_text())
+    assert len(data) == sum(node.value is not None for node in g.nodes) + sum(node.grad is not None for node in g.nodes)
+
+
+def test_graph_animate_writes_the_file_and_returns_its_path(tmp_path):
+    g = first_circuit()
+    written = g.animate(tmp_path / "f.html", title="f = (x + y) z <demo>", precision=3)
+    assert written == tmp_path / "f.html"
+    page = written.read_text(encoding="utf-8")
+    assert "<title>f = (x + y) z &lt;demo&gt;</title>" in page
+    assert g["q"].value == 3.0 and g["x"].grad == -4.0  # read, never run
+
+
+def test_the_command_line_animates_the_graphs_a_script_leaves(tmp_path, capsys):
+    script = tmp_path / "circuit.py"
+    script.write_text(
+        "from graph import ComputationalGraph\n"
+        "g = ComputationalGraph()\n"
+        "x, y, z = g.input('x'), g.input('y'), g.input('z')\n"
+        "f = (x + y) * z\n"
+        "g.forward(x=-2.0, y=5.0, z=-4.0)\n"
+        "g.backward()\n"
+        "unused = ComputationalGraph()\n"
+    )
+    assert main([str(script), "--out", str(tmp_path / "pages")]) == 0
+    assert (tmp_path / "pages" / "circuit.html").exists()
+    assert "wrote" in capsys.readouterr().out
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n")
+    assert main([str(empty), "--out", str(tmp_path)]) == 1
+    assert "no graph that has run forward() and backward()" in capsys.readouterr().err

@@ -1,0 +1,215 @@
+"""The animation page in a real browser: Debian's headless Chromium driven by Playwright.
+
+``make test`` installs the ``chromium`` package; Playwright only drives it
+(``executable_path``), it downloads no browser of its own. One browser serves
+the whole module; each test gets a fresh page and fails on any script error or
+on any request that leaves the file.
+"""
+
+import io
+import shutil
+
+import pytest
+from PIL import Image
+from playwright.sync_api import sync_playwright
+from test_animate import first_circuit, patterns, sigmoid_neuron, small_mlp
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VALUE_RGB, GRAD_RGB = (0x1A, 0x7F, 0x1A), (0xC8, 0x10, 0x2E)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    """The lecture's circuits and a small MLP written as animations, by name."""
+    folder = tmp_path_factory.mktemp("animations")
+    builds = {"circuit": first_circuit, "neuron": sigmoid_neuron, "patterns": patterns, "mlp": small_mlp}
+    return {name: build().animate(folder / f"{name}.html").as_uri() for name, build in builds.items()}
+
+
+@pytest.fixture
+def open_page(browser):
+    """Open one of the pages; afterwards, fail on script errors and on requests beyond the file itself."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    problems, requests = [], []
+
+    def open_(url):
+        page = context.new_page()
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(url)
+        return page
+
+    yield open_
+    context.close()
+    assert not problems
+    assert all(url.startswith(("file:", "data:")) for url in requests), requests
+
+
+def step(page) -> int:
+    return int(page.evaluate("document.body.dataset.step"))
+
+
+def current(page):
+    """The highlighted node's id and the badge written on it."""
+    return page.evaluate(
+        "() => { var node = document.querySelector('g.node.current'); var badge = node.querySelector('g.badge');"
+        " return [node.id, badge ? badge.textContent : null]; }"
+    )
+
+
+def node_id(page, name: str) -> str:
+    """The element id of the node whose tooltip names it."""
+    return page.evaluate(
+        "name => Array.from(document.querySelectorAll('g.node[id^=gg-n]')).find(g =>"
+        " g.querySelector('a').getAttribute('xlink:title').startsWith(name + ':')).id",
+        name,
+    )
+
+
+def test_the_first_frame_shows_the_first_input_and_hides_what_is_not_computed_yet(open_page, pages):
+    page = open_page(pages["circuit"])
+    assert page.inner_text("#counter") == "step 1 of 10"
+    assert page.inner_text("#phase") == "forward"
+    assert page.inner_text("#sentence") == "x is an input: the forward pass starts from its value -2."
+    assert page.inner_text("#detail") == "x   input   value -2"
+    assert current(page) == [node_id(page, "x"), "= -2"]
+    assert page.eval_on_selector(f"#{node_id(page, 'f')}", "node => node.classList.contains('pending')")
+    shown = page.eval_on_selector_all(
+        "text.value, text.grad",
+        "texts => texts.filter(t => getComputedStyle(t).visibility === 'visible').map(t => t.textContent)",
+    )
+    assert shown == ["-2"]  # x's value on its edge into q; nothing else yet, no gradient
+    assert page.inner_text("#play") == "play"
+
+
+def test_next_walks_forward_then_back_to_x_whose_gradient_is_minus_four(open_page, pages):
+    page = open_page(pages["circuit"])
+    x = node_id(page, "x")
+    seen = []
+    for _ in range(12):
+        page.click("#next")
+        seen.append((page.inner_text("#phase"), current(page)[0]))
+        if seen[-1] == ("backward", x):
+            break
+    ids = {name: node_id(page, name) for name in "xyzqf"}
+    assert seen == [("forward", ids[n]) for n in "yzqf"] + [("backward", ids[n]) for n in "fzqx"]
+    assert "-4" in page.inner_text("#sentence") and "-4" in page.inner_text("#detail")
+    assert page.inner_text("#detail") == "x   input   value -2\n  dL/dx = -4"
+    assert current(page) == [x, "dL/dx = -4"]
+    assert page.text_content(f"#{x} g.badge") == "dL/dx = -4"  # written inside the highlighted node's group
+    # every gradient on the diagram is showing now, and the edge x -> q is lit in red
+    hidden = page.eval_on_selector_all("text.grad.pending", "texts => texts.length")
+    assert hidden == 0
+    lit = page.eval_on_selector_all("g.lit.backward", "parts => parts.map(part => part.dataset.edge)")
+    assert len(lit) == 3 and len(set(lit)) == 1  # one edge: the line into its label, the label, the line out
+
+
+def test_arrow_keys_step_and_home_end_jump(open_page, pages):
+    page = open_page(pages["circuit"])
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    assert step(page) == 3 and page.inner_text("#counter") == "step 4 of 10"
+    page.keyboard.press("ArrowLeft")
+    assert step(page) == 2
+    page.keyboard.press("End")
+    assert step(page) == 9 and current(page)[1] == "dL/dy = -4"
+    page.keyboard.press("ArrowRight")  # nothing past the last step
+    assert step(page) == 9
+    page.keyboard.press("Home")
+    assert step(page) == 0
+    page.keyboard.press("ArrowLeft")
+    assert step(page) == 0
+
+
+def test_the_slider_follows_the_steps_and_moves_them(open_page, pages):
+    page = open_page(pages["circuit"])
+    slider = page.locator("#slider")
+    assert slider.get_attribute("max") == "9"
+    page.keyboard.press("ArrowRight")
+    assert slider.input_value() == "1"
+    # a click on the slider's track: a little past the middle of ten steps
+    box = slider.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.62, box["y"] + box["height"] / 2)
+    assert step(page) in (5, 6) and slider.input_value() == str(step(page))
+    assert page.inner_text("#phase") == "backward"
+    # with the slider focused its own keys move it, one step at a time (the page does not step twice)
+    before = step(page)
+    page.keyboard.press("ArrowRight")
+    assert step(page) == before + 1
+    page.keyboard.press("End")
+    assert step(page) == 9
+
+
+def test_play_runs_to_the_end_and_pause_stops_it(open_page, pages):
+    page = open_page(pages["circuit"])
+    page.select_option("#speed", "10")  # 0.12 s a step
+    page.click("#play")
+    assert page.inner_text("#play") == "pause"
+    page.wait_for_function("document.body.dataset.step >= 3")
+    page.click("#play")
+    assert page.inner_text("#play") == "play"
+    paused = step(page)
+    page.wait_for_timeout(400)
+    assert step(page) == paused and 3 <= paused < 9
+    page.keyboard.press(" ")  # space plays too, and playing stops by itself at the last step
+    page.wait_for_function("document.body.dataset.playing === 'false'", timeout=5000)
+    assert step(page) == 9
+    page.keyboard.press(" ")  # playing again from the end starts over
+    assert step(page) <= 1
+    page.click("#next")  # stepping by hand pauses
+    assert page.inner_text("#play") == "play"
+
+
+def test_a_screenshot_mid_backward_shows_the_diagram_in_colour(open_page, pages, tmp_path):
+    page = open_page(pages["neuron"])
+    page.click("#last")
+    for _ in range(4):
+        page.click("#prev")
+    assert page.inner_text("#phase") == "backward"
+    png = page.screenshot()
+    (tmp_path / "neuron.png").write_bytes(png)
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    assert image.size == (1280, 800)
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert len(colours) > 100  # text, shapes, anti-aliasing: far from a blank page
+
+    def has(rgb):
+        return any(sum(abs(a - b) for a, b in zip(colour, rgb)) < 30 for _, colour in colours)
+
+    assert has(VALUE_RGB) and has(GRAD_RGB)  # green values forward, red gradients back
+
+
+@pytest.mark.parametrize("name", ["neuron", "patterns", "mlp"])
+def test_every_step_of_the_lecture_pages_renders(open_page, pages, name):
+    page = open_page(pages[name])
+    total = int(page.get_attribute("#slider", "max")) + 1
+    badges = []
+    for index in range(total):
+        if index:
+            page.keyboard.press("ArrowRight")
+        badges.append(current(page)[1])
+    assert step(page) == total - 1
+    assert all(badges), "every step writes its value or gradient on its node"
+    assert page.eval_on_selector_all("text.grad.pending", "texts => texts.length") == 0
+    if name == "neuron":
+        assert "dL/dx1 = -0.5898" in badges
+    if name == "mlp":
+        assert any(badge.startswith("dL/dW1 = (4, 3) float64 mean") for badge in badges)

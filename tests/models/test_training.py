@@ -124,4 +124,4 @@ def test_a_fashion_mnist_subset_beats_75_percent_in_seconds():
     seconds = time.perf_counter() - start
     accuracy = evaluate(model, x_test, y_test)["accuracy"]
     assert accuracy > 0.75, accuracy
-    assert seconds < 20, seconds
+    assert seconds < 60, seconds  # about 0.5 s on an idle 2-core machine; the margin is for shared machines

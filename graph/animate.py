@@ -42,7 +42,7 @@ __all__ = ["Frame", "frames", "to_html", "animate", "main"]
 
 _SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK_NS = "http://www.w3.org/1999/xlink"
-_BADGE_MARGIN = 30  # room below the lowest node for the badge the page writes under it
+_BADGE_MARGIN = 24  # room above and below the drawing for the badge the page writes beside a node
 
 
 @dataclass(frozen=True)
@@ -444,7 +444,8 @@ def _prepare_svg(svg: str, graph: ComputationalGraph, steps: list[Frame]):
 
     _slim(root)
     width, height = (float(v) for v in root.get("viewBox").split()[2:])
-    root.set("viewBox", f"0 0 {width:.2f} {height + _BADGE_MARGIN:.2f}")
+    root.set("viewBox", f"0 {-_BADGE_MARGIN} {width:.2f} {height + 2 * _BADGE_MARGIN:.2f}")
+    root.set("data-margin", str(_BADGE_MARGIN))
     root.set("data-width", f"{width * 4 / 3:.0f}")  # points to CSS pixels
     for attribute in ("width", "height"):
         root.attrib.pop(attribute, None)
@@ -614,7 +615,8 @@ values flow forward in green, gradients back in red</p>
   svg.querySelectorAll("[data-edge]").forEach(function (element) {
     (edges[element.dataset.edge] = edges[element.dataset.edge] || []).push(element);
   });
-  var bounds = svg.querySelector("g.graph").getBBox();
+  var bounds = svg.querySelector("g.graph").getBBox(), margin = +svg.dataset.margin;
+  bounds = {x: bounds.x, y: bounds.y - margin, width: bounds.width, height: bounds.height + 2 * margin};
   var current = 0, timer = null;
 
   // As wide as the stage, like a slide, but never so small that labels are unreadable
@@ -672,9 +674,10 @@ values flow forward in green, gradients back in red</p>
     places.forEach(function (place, rank) {
       var x = Math.max(bounds.x + width / 2, Math.min(bounds.x + bounds.width - width / 2, place[0]));
       var area = {x: x - width / 2, y: place[1] - height / 2, width: width, height: height};
-      var cost = rank * 0.001 + (area.y < bounds.y ? 5 : 0);
+      var outside = area.y < bounds.y || area.y + height > bounds.y + bounds.height;
+      var cost = rank * 0.001 + (outside ? 5 : 0);
       obstacles.forEach(function (obstacle) {
-        if (node.contains(obstacle.element) || obstacle.element.classList.contains("pending")) return;
+        if (obstacle.element.classList.contains("pending")) return;
         cost += covered(area, obstacle.box) / (width * height);
       });
       if (best === null || cost < best.cost) best = {cost: cost, area: area};

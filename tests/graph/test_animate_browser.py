@@ -12,7 +12,7 @@ import shutil
 import pytest
 from PIL import Image
 from playwright.sync_api import sync_playwright
-from test_animate import first_circuit, patterns, sigmoid_neuron, small_mlp
+from test_animate import fan_out, first_circuit, patterns, sigmoid_neuron, small_mlp
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -39,7 +39,13 @@ def browser():
 def pages(tmp_path_factory):
     """The lecture's circuits and a small MLP written as animations, by name."""
     folder = tmp_path_factory.mktemp("animations")
-    builds = {"circuit": first_circuit, "neuron": sigmoid_neuron, "patterns": patterns, "mlp": small_mlp}
+    builds = {
+        "circuit": first_circuit,
+        "neuron": sigmoid_neuron,
+        "patterns": patterns,
+        "mlp": small_mlp,
+        "fan_out": fan_out,
+    }
     return {name: build().animate(folder / f"{name}.html").as_uri() for name, build in builds.items()}
 
 
@@ -195,6 +201,19 @@ def test_a_screenshot_mid_backward_shows_the_diagram_in_colour(open_page, pages,
         return any(sum(abs(a - b) for a, b in zip(colour, rgb)) < 30 for _, colour in colours)
 
     assert has(VALUE_RGB) and has(GRAD_RGB)  # green values forward, red gradients back
+
+
+def test_a_fan_out_node_shows_its_running_sum_while_the_branches_arrive(open_page, pages):
+    page = open_page(pages["fan_out"])
+    x = node_id(page, "x")
+    sums = []
+    page.keyboard.press("End")
+    while page.inner_text("#phase") == "backward":
+        badge = page.query_selector(f"#{x} g.badge.sum")
+        if badge is not None:
+            sums.append(badge.text_content())
+        page.keyboard.press("ArrowLeft")
+    assert sums[::-1] == ["Σ 3 = 3 (so far: 1 of 3)", "Σ 3 + 3 = 6 (so far: 2 of 3)", "Σ 3 + 3 + 2 = 8 (all: 3 of 3)"]
 
 
 @pytest.mark.parametrize("name", ["neuron", "patterns", "mlp"])

@@ -90,7 +90,7 @@ class History:
         figure = Figure(figsize=(10 if has_accuracy else 5.5, 4), layout="constrained")
         panels = figure.subplots(1, 2 if has_accuracy else 1, squeeze=False)[0]
         for axes, key, label in zip(panels, ("loss", "accuracy"), ("loss", "accuracy")):
-            axes.plot(epochs, self[key], "o-", label=f"training {label}")
+            axes.plot(epochs, self[key], "o-", label=f"training {label} (mean over the epoch)")
             if any(value is not None for value in self[f"val_{key}"]):
                 axes.plot(epochs, self[f"val_{key}"], "s--", label=f"validation {label}")
             axes.set_xlabel("epoch")

@@ -26,7 +26,7 @@ from gates.arithmetic import (
     PowerGate,
     SubtractGate,
 )
-from gates.base import Gate, unbroadcast
+from gates.base import Gate, shape_of, tangent_sum, unbroadcast
 from gates.linalg import LinearGate, MatMulGate, ReshapeGate, TransposeGate
 from gates.loss import (
     BinaryCrossEntropyGate,
@@ -39,6 +39,8 @@ from gates.reduction import MeanGate, SumGate
 __all__ = [
     "Gate",
     "unbroadcast",
+    "shape_of",
+    "tangent_sum",
     "AddGate",
     "SubtractGate",
     "MultiplyGate",

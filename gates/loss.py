@@ -174,13 +174,14 @@ class BinaryCrossEntropyWithLogitsGate(_LossGate):
 class SoftmaxCrossEntropyGate(_LossGate):
     """Softmax followed by cross-entropy, fused and stable, on logits Z.
 
-    forward   L = reduce(logsumexp(Z) - Σ_c Y_c Z_c)     per example (row)
-    backward  dL/dZ = (softmax(Z) - Y) · scale · upstream
+    forward   L = reduce(-Σ_c Y_c log softmax(Z)_c)     per example (row)
+    backward  dL/dZ = (softmax(Z) Σ_c Y_c - Y) · scale · upstream
               dL/dY = -log softmax(Z) · scale · upstream   (one-hot or soft labels)
-    jvp       dL = Σ [(softmax(Z) - Y) dZ - log softmax(Z) dY] · scale
+    jvp       dL = Σ [(softmax(Z) Σ_c Y_c - Y) dZ - log softmax(Z) dY] · scale
 
     Labels are either integer class indices of shape (N,), or one-hot or
-    probability rows of shape (N, C) like the logits. Integer labels have no
+    probability rows of shape (N, C) like the logits; for rows that sum to 1
+    the gradient is the familiar ``softmax(Z) - Y``. Integer labels have no
     gradient (``None``). The reduction runs over the N per-example losses, so
     "mean" is PyTorch's ``CrossEntropyLoss`` default.
     """
@@ -226,6 +227,7 @@ class SoftmaxCrossEntropyGate(_LossGate):
                 rows = (np.arange(len(self.labels)),) if grad_z.ndim == 2 else ()
                 grad_z[(*rows, self.labels)] -= 1
             else:
+                grad_z *= np.sum(self.labels, axis=-1, keepdims=True)
                 grad_z -= self.labels
             grad_z *= factor
         if want_y and not self.integer_labels:
@@ -235,10 +237,12 @@ class SoftmaxCrossEntropyGate(_LossGate):
     def jvp(self, tangent_logits, tangent_labels):
         total = 0.0
         if tangent_logits is not None:
-            total += np.sum(np.exp(self.log_softmax) * tangent_logits)
             if self.integer_labels:
+                total += np.sum(np.exp(self.log_softmax) * tangent_logits)
                 total -= np.sum(np.take_along_axis(tangent_logits, self.labels[..., np.newaxis], axis=-1))
             else:
+                label_mass = np.sum(self.labels, axis=-1, keepdims=True)
+                total += np.sum(np.exp(self.log_softmax) * label_mass * tangent_logits)
                 total -= np.sum(self.labels * tangent_logits)
         if tangent_labels is not None and not self.integer_labels:  # integer labels have no tangent
             total -= np.sum(self.log_softmax * tangent_labels)

@@ -173,6 +173,12 @@ SPECS = {
         lambda s, r: [normal(s, r), one_hot_rows(s, r)],
         MATRIX_ROWS,
     ),
+    "softmax ce unnormalised rows": Spec(
+        gates.SoftmaxCrossEntropyGate,
+        lambda z, y: anp.mean(-anp.sum(y * anp.log(oracle_softmax(z)), axis=-1)),
+        lambda s, r: [normal(s, r), r.uniform(0, 2, s)],
+        MATRIX_ROWS,
+    ),
     "softmax ce labels": Spec(
         gates.SoftmaxCrossEntropyGate, oracle_softmax_ce_int, integer_label_inputs, MATRIX_ROWS, float_inputs=(0,)
     ),

@@ -408,17 +408,16 @@ def _prepare_svg(svg: str, graph: ComputationalGraph, steps: list[Frame]):
     drawn = [(into[label][0], out_of[label][0], [into[label][1], groups[label], out_of[label][1]]) for label in into]
     drawn += direct
 
-    edge_index: dict[tuple[str, str], int] = {}
+    edge_index: dict[tuple[str, str | None], int] = {}
     for tail, head, elements in drawn:
         source = dot_names.get(tail)
         if source is None:
             continue
         target = dot_names.get(head)  # None for an output's sink
         shown = forward_step.get(source, last_forward)
-        key = (source, target) if target is not None else (source, None)
-        edge_index[key] = len(edge_index)
+        edge_index[source, target] = len(edge_index)
         for element in elements:
-            element.set("data-edge", str(edge_index[key]))
+            element.set("data-edge", str(edge_index[source, target]))
             element.set("data-f", str(shown))
         if target is not None:
             sent = backward_step.get(target)

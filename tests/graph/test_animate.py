@@ -308,6 +308,19 @@ def test_each_value_appears_with_its_forward_step_and_each_gradient_with_its_bac
     assert texts["grad", "1"] == [node_step["b", ids["f"]]]  # the seed, on the output's arrow
 
 
+def test_names_that_look_like_markup_stay_text():
+    g = ComputationalGraph()
+    a = g.input("a</script><b>")
+    g.add_gate(MultiplyGate(), a, a, name='sq"&<i>')
+    g.forward({"a</script><b>": 3.0})
+    g.backward()
+    page = to_html(g, title="<script>alert(1)</script>")
+    assert page.count("<script") == 2  # the frames and the player, nothing from the names or the title
+    _, data = page_parts(page)
+    assert data[-1]["b"] == "dL/d(a</script><b>) = 6"
+    assert data[1]["h"] == 'sq"&<i> = 3 * 3 = 9.'
+
+
 def test_a_graph_of_three_hundred_gates_makes_a_page_of_about_a_megabyte(tmp_path):
     g = scalar_mlp()
     assert 290 <= sum(node.kind == "gate" for node in g.nodes) <= 310

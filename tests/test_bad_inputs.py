@@ -314,3 +314,153 @@ def test_bad_input_is_refused_clearly_and_the_graph_stays_usable(name):
         bad_call()
     if case.good is not None:
         assert case.good(g) == case.expected
+
+
+# -- model files, data files and optimisers -------------------------------------------------------
+
+MARKER = "pickle-ran-code"
+
+
+class RunsCodeWhenUnpickled:
+    """Unpickling this would create a marker file: loading a model must never do it."""
+
+    def __init__(self, marker_path):
+        self.marker_path = str(marker_path)
+
+    def __reduce__(self):
+        return (open, (self.marker_path, "w"))
+
+
+def good_model_file(folder):
+    from models import MLP
+
+    path = folder / "good.npz"
+    MLP([4, 3, 2], seed=0).save(path)
+    return path
+
+
+def corrupt_file(folder):
+    path = folder / "corrupt.npz"
+    data = bytearray(good_model_file(folder).read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = b"\x00" * 64
+    path.write_bytes(bytes(data))
+    return path
+
+
+def truncated_file(folder):
+    path = folder / "truncated.npz"
+    path.write_bytes(good_model_file(folder).read_bytes()[:300])
+    return path
+
+
+def rewritten_meta(folder, change, name):
+    import json
+
+    with np.load(good_model_file(folder), allow_pickle=False) as archive:
+        arrays = dict(archive)
+    meta = json.loads(str(arrays["__model__"]))
+    change(meta, arrays)
+    arrays["__model__"] = np.array(json.dumps(meta))
+    path = folder / name
+    np.savez(path, **arrays)
+    return path
+
+
+def newer_version_file(folder):
+    return rewritten_meta(folder, lambda meta, arrays: meta.update(version=99), "newer.npz")
+
+
+def wrong_architecture_file(folder):
+    def change(meta, arrays):
+        arrays["W1"] = np.zeros((5, 4), np.float32)  # the file says 4-3-2; its W1 is for 5 hidden units
+
+    return rewritten_meta(folder, change, "wrong_architecture.npz")
+
+
+def pickle_bearing_file(folder):
+    path = folder / "pickle.npz"
+    with np.load(good_model_file(folder), allow_pickle=False) as archive:
+        arrays = dict(archive)
+    arrays["W1"] = np.array([RunsCodeWhenUnpickled(folder / MARKER)], dtype=object)
+    np.savez(path, **arrays)
+    return path
+
+
+def idx_file(folder, content: bytes, name="images-idx3-ubyte"):
+    path = folder / name
+    path.write_bytes(content)
+    return path
+
+
+FILE_CASES = {
+    "corrupt model file": (lambda d: _load(corrupt_file(d)), "ModelFileError", r"corrupt\.npz"),
+    "truncated model file": (lambda d: _load(truncated_file(d)), "ModelFileError", r"truncated\.npz"),
+    "model file of a newer format version": (lambda d: _load(newer_version_file(d)), "ModelFileError", r"version"),
+    "model file whose arrays do not fit its architecture": (
+        lambda d: _load(wrong_architecture_file(d)),
+        "ModelFileError",
+        r"wrong_architecture\.npz' does not fit the MLP 4-3-2.*W1 has shape \(5, 4\), the architecture needs \(3, 4\)",
+    ),
+    "model file carrying a pickle": (lambda d: _load(pickle_bearing_file(d)), "ModelFileError", r"pickle\.npz"),
+    "not a model file at all": (lambda d: _load(idx_file(d, b"hello")), "ModelFileError", r"images-idx3-ubyte"),
+    "IDX file with a wrong magic number": (
+        lambda d: _read_idx(idx_file(d, b"\x01\x02\x08\x01\x00\x00\x00\x02ab")),
+        "DataFileError",
+        r"images-idx3-ubyte.*magic",
+    ),
+    "IDX file with short data": (
+        lambda d: _read_idx(idx_file(d, b"\x00\x00\x08\x01\x00\x00\x00\x09abc")),
+        "DataFileError",
+        r"images-idx3-ubyte.*(short|truncated|9)",
+    ),
+    "missing dataset directory": (
+        lambda d: _load_fashion(d / "nowhere"),
+        "DataFileError",
+        r"data directory '.*nowhere' does not exist",
+    ),
+    "optimiser given no parameters": (lambda d: _sgd([]), "ValueError", r"SGD got an empty parameter list"),
+}
+
+
+def _load(path):
+    from models import load
+
+    return load(path)
+
+
+def _read_idx(path):
+    from models import read_idx
+
+    return read_idx(path)
+
+
+def _load_fashion(path):
+    from models import load_fashion_mnist
+
+    return load_fashion_mnist(path)
+
+
+def _sgd(params):
+    from models import SGD
+
+    return SGD(params, lr=0.1)
+
+
+def test_the_whole_catalogue_is_large():
+    assert len(CASES) + len(FILE_CASES) >= 50
+
+
+@pytest.mark.parametrize("name", FILE_CASES)
+def test_bad_file_or_argument_is_refused_clearly_runs_no_code_and_a_good_one_still_loads(name, tmp_path):
+    import builtins
+
+    import models
+
+    bad_call, error_name, match = FILE_CASES[name]
+    error = getattr(models, error_name, None) or getattr(builtins, error_name)
+    with pytest.raises(error, match=match):
+        bad_call(tmp_path)
+    assert not (tmp_path / MARKER).exists(), "loading the file ran code"
+    x = np.ones((1, 4), np.float32)
+    reloaded = _load(good_model_file(tmp_path))
+    assert np.array_equal(reloaded.predict(x), models.MLP([4, 3, 2], seed=0).predict(x))

@@ -6,38 +6,42 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: test demo lint setup clean bench
 
-test: setup
+test: setup $(VENV)/.torch
+	.ci/install-system-packages $(TEST_PACKAGES)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
 
 demo: setup
+	.ci/install-system-packages $(DEMO_PACKAGES)
 	$(PY) examples/train_mnist.py --out out/train_mnist
 
 # Side-by-side speed and memory (benchmarks/): micrograd, and torch from the local CPU wheel where there is one.
-bench: setup
+bench: setup $(VENV)/.torch
+	.ci/install-system-packages $(DEMO_PACKAGES)
 	$(PY) -m pip install -q 'micrograd==0.1.0'
-	@$(PY) -m pip install -q 'torch==2.13.0+cpu' || echo "torch not installed: its rows will say so"
 	$(PY) benchmarks/run_all.py
 
 lint: setup
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
 
-setup: $(VENV)/.installed system-packages
-.PHONY: system-packages
+setup: $(VENV)/.installed
 
-# The system `dot` program renders diagrams; Debian's graphviz package has it.
-# Headless Chromium runs the animation's browser tests; Playwright drives it and downloads no browser.
-system-packages:
-	@command -v dot >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q graphviz; }
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
-# Fashion-MNIST for the main job and the models tests, offline: Debian's dataset-fashion-mnist.
-	@test -d /usr/share/datasets/fashion-mnist || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist; }
+# Debian packages, installed only where missing: `dot` draws diagrams (graphviz), Fashion-MNIST is the
+# offline data set, and headless Chromium runs the animation's browser tests (Playwright downloads no browser).
+DEMO_PACKAGES := dot=graphviz /usr/share/datasets/fashion-mnist=dataset-fashion-mnist
+TEST_PACKAGES := $(DEMO_PACKAGES) chromium=chromium
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+# PyTorch is a test oracle only (the optimiser tests compare with torch.optim step by step), never a
+# dependency. Its CPU wheel is on disk on this project's machines; where it is not, those tests are skipped.
+$(VENV)/.torch: $(VENV)/.installed
+	@$(PY) -m pip install -q 'torch==2.13.0+cpu' || echo "no PyTorch CPU wheel here: the torch.optim comparisons will be skipped"
 	@touch $@
 
 clean:

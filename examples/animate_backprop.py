@@ -27,42 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gates import AddGate, LinearGate, MaxGate, MSELossGate, MultiplyGate, ReLUGate
+from gates import LinearGate, MSELossGate, ReLUGate
 from graph import ComputationalGraph
-
-
-def circuit() -> ComputationalGraph:
-    """f = (x + y) z, the lecture's first circuit."""
-    g = ComputationalGraph()
-    x, y, z = g.input("x"), g.input("y"), g.input("z")
-    q = g.add_gate(AddGate(), x, y, name="q")
-    g.add_gate(MultiplyGate(), q, z, name="f")
-    g.forward(x=-2.0, y=5.0, z=-4.0)
-    g.backward()
-    return g
-
-
-def neuron() -> ComputationalGraph:
-    """The sigmoid neuron from primitive gates: *, +, negation, exp, +1 and 1/x."""
-    g = ComputationalGraph()
-    w0, x0, w1, x1, w2 = (g.input(name) for name in ("w0", "x0", "w1", "x1", "w2"))
-    1 / (1 + (-(w0 * x0 + w1 * x1 + w2)).exp())
-    g.forward(w0=2.0, x0=-1.0, w1=-3.0, x1=-2.0, w2=-3.0)
-    g.backward()
-    return g
-
-
-def patterns() -> ComputationalGraph:
-    """f = 2 (x y + max(z, w)): the add, max and mul patterns of backward flow."""
-    g = ComputationalGraph()
-    x, y, z, w = (g.input(name) for name in "xyzw")
-    product = g.add_gate(MultiplyGate(), x, y, name="xy")
-    largest = g.add_gate(MaxGate(), z, w, name="max_zw")
-    total = g.add_gate(AddGate(), product, largest, name="sum")
-    g.add_gate(MultiplyGate(), total, 2.0, name="f")
-    g.forward(x=3.0, y=-4.0, z=2.0, w=-1.0)
-    g.backward()
-    return g
+from models.lecture import first_circuit, patterns_circuit, sigmoid_neuron
 
 
 def mlp(seed: int = 0) -> ComputationalGraph:
@@ -83,9 +50,9 @@ def mlp(seed: int = 0) -> ComputationalGraph:
 
 
 PAGES = {
-    "circuit": (circuit, "f = (x + y) z at x = -2, y = 5, z = -4"),
-    "neuron": (neuron, "The sigmoid neuron, gate by gate: w0 = 2, x0 = -1, w1 = -3, x1 = -2, w2 = -3"),
-    "patterns": (patterns, "Patterns in backward flow: f = 2 (x y + max(z, w)) at 3, -4, 2, -1"),
+    "circuit": (first_circuit, "f = (x + y) z at x = -2, y = 5, z = -4"),
+    "neuron": (sigmoid_neuron, "The sigmoid neuron, gate by gate: w0 = 2, x0 = -1, w1 = -3, x1 = -2, w2 = -3"),
+    "patterns": (patterns_circuit, "Patterns in backward flow: f = 2 (x y + max(z, w)) at 3, -4, 2, -1"),
     "mlp": (mlp, "A 3-4-1 MLP on a batch of 4: arrays summarised"),
 }
 

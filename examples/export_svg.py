@@ -33,42 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gates import AddGate, LinearGate, MaxGate, MSELossGate, MultiplyGate, ReLUGate
+from gates import LinearGate, MSELossGate, ReLUGate
 from graph import ComputationalGraph
-
-
-def circuit() -> ComputationalGraph:
-    """f = (x + y) z, the lecture's first circuit."""
-    g = ComputationalGraph()
-    x, y, z = g.input("x"), g.input("y"), g.input("z")
-    q = g.add_gate(AddGate(), x, y, name="q")
-    g.add_gate(MultiplyGate(), q, z, name="f")
-    g.forward(x=-2.0, y=5.0, z=-4.0)
-    g.backward()
-    return g
-
-
-def neuron() -> ComputationalGraph:
-    """The sigmoid neuron from primitive gates: *, +, negation, exp, +1 and 1/x."""
-    g = ComputationalGraph()
-    w0, x0, w1, x1, w2 = (g.input(name) for name in ("w0", "x0", "w1", "x1", "w2"))
-    1 / (1 + (-(w0 * x0 + w1 * x1 + w2)).exp())
-    g.forward(w0=2.0, x0=-1.0, w1=-3.0, x1=-2.0, w2=-3.0)
-    g.backward()
-    return g
-
-
-def patterns() -> ComputationalGraph:
-    """f = 2 (x y + max(z, w)): the add, max and mul patterns of backward flow."""
-    g = ComputationalGraph()
-    x, y, z, w = (g.input(name) for name in "xyzw")
-    product = g.add_gate(MultiplyGate(), x, y, name="xy")
-    largest = g.add_gate(MaxGate(), z, w, name="max_zw")
-    total = g.add_gate(AddGate(), product, largest, name="sum")
-    g.add_gate(MultiplyGate(), total, 2.0, name="f")
-    g.forward(x=3.0, y=-4.0, z=2.0, w=-1.0)
-    g.backward()
-    return g
+from models.lecture import first_circuit, patterns_circuit, sigmoid_neuron
 
 
 def mlp(seed: int = 0) -> ComputationalGraph:
@@ -137,12 +104,12 @@ def main(argv: list[str] | None = None) -> list[Path]:
     folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
 
-    the_neuron, the_mlp = neuron(), mlp()
+    the_neuron, the_mlp = sigmoid_neuron(), mlp()
     figures = [
-        ("circuit", circuit(), {}),
+        ("circuit", first_circuit(), {}),
         ("neuron", the_neuron, {}),
         ("neuron_explained", the_neuron, {"explain": True}),
-        ("patterns", patterns(), {}),
+        ("patterns", patterns_circuit(), {}),
         ("mlp", the_mlp, {}),
         ("mlp_collapsed", the_mlp, {"collapse": True}),
     ]

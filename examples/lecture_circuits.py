@@ -9,8 +9,8 @@
    add distributes, max routes, mul switches.
 """
 
-from gates import AddGate, MaxGate, MultiplyGate
 from graph import ComputationalGraph
+from models.lecture import first_circuit, patterns_circuit, sigmoid_neuron
 
 
 def show(title: str, g: ComputationalGraph) -> None:
@@ -22,53 +22,22 @@ def show(title: str, g: ComputationalGraph) -> None:
         print(f"  {node.name:<10} {what:<14} {node.value:12.8f} {grad:>12}")
 
 
-def first_circuit() -> ComputationalGraph:
-    g = ComputationalGraph()
-    x, y, z = g.input("x"), g.input("y"), g.input("z")
-    q = g.add_gate(AddGate(), x, y, name="q")
-    g.add_gate(MultiplyGate(), q, z, name="f")
-    f = g.forward(x=-2.0, y=5.0, z=-4.0)
-    grads = g.backward()
-    show(f"f = (x + y) z = {f:g};  gradients {grads}", g)
-    return g
-
-
-def sigmoid_neuron(fused: bool) -> ComputationalGraph:
-    g = ComputationalGraph()
-    w0, x0, w1, x1, w2 = (g.input(name) for name in ("w0", "x0", "w1", "x1", "w2"))
-    dot = w0 * x0 + w1 * x1 + w2
-    if fused:
-        dot.sigmoid()
-    else:
-        1 / ((-dot).exp() + 1)
-    f = g.forward(w0=2.0, x0=-1.0, w1=-3.0, x1=-2.0, w2=-3.0)
-    grads = g.backward()
-    how = "one SigmoidGate" if fused else "primitive gates"
-    show(f"sigmoid neuron ({how}): f = {f:.11f}", g)
-    print(
-        "  dw =", [round(grads[n], 8) for n in ("w0", "w1", "w2")], " dx =", [round(grads[n], 8) for n in ("x0", "x1")]
-    )
-    return g
-
-
-def patterns_circuit() -> ComputationalGraph:
-    g = ComputationalGraph()
-    x, y, z, w = (g.input(name) for name in "xyzw")
-    product = g.add_gate(MultiplyGate(), x, y, name="xy")
-    largest = g.add_gate(MaxGate(), z, w, name="max_zw")
-    total = g.add_gate(AddGate(), product, largest, name="sum")
-    g.add_gate(MultiplyGate(), total, 2.0, name="f")
-    f = g.forward(x=3.0, y=-4.0, z=2.0, w=-1.0)
-    grads = g.backward()
-    show(f"f = 2 (x y + max(z, w)) = {f:g};  gradients {grads}", g)
-    return g
-
-
 def main() -> None:
-    first_circuit()
-    sigmoid_neuron(fused=False)
-    sigmoid_neuron(fused=True)
-    patterns_circuit()
+    g = first_circuit()
+    show(f"f = (x + y) z = {g['f'].value:g};  gradients {_leaf_grads(g)}", g)
+    for fused in (False, True):
+        g = sigmoid_neuron(fused=fused)
+        how = "one SigmoidGate" if fused else "primitive gates"
+        show(f"sigmoid neuron ({how}): f = {g.outputs[0].value:.11f}", g)
+        dw = [round(g[name].grad, 8) for name in ("w0", "w1", "w2")]
+        dx = [round(g[name].grad, 8) for name in ("x0", "x1")]
+        print("  dw =", dw, " dx =", dx)
+    g = patterns_circuit()
+    show(f"f = 2 (x y + max(z, w)) = {g['f'].value:g};  gradients {_leaf_grads(g)}", g)
+
+
+def _leaf_grads(g: ComputationalGraph) -> dict[str, float]:
+    return {node.name: node.grad for node in g.inputs}
 
 
 if __name__ == "__main__":

@@ -11,47 +11,15 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from gates import AddGate, LinearGate, MaxGate, MSELossGate, MultiplyGate, ReLUGate
+from gates import AddGate, LinearGate, MSELossGate, MultiplyGate, ReLUGate
 from graph import BackwardError, ComputationalGraph
 from graph.animate import animate, frames, main, to_html
+from models.lecture import first_circuit, patterns_circuit, sigmoid_neuron
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
 # -- graphs ----------------------------------------------------------------------------------------
-
-
-def first_circuit() -> ComputationalGraph:
-    """f = (x + y) z at x = -2, y = 5, z = -4."""
-    g = ComputationalGraph()
-    x, y, z = g.input("x"), g.input("y"), g.input("z")
-    q = g.add_gate(AddGate(), x, y, name="q")
-    g.add_gate(MultiplyGate(), q, z, name="f")
-    g.forward(x=-2.0, y=5.0, z=-4.0)
-    g.backward()
-    return g
-
-
-def sigmoid_neuron() -> ComputationalGraph:
-    g = ComputationalGraph()
-    w0, x0, w1, x1, w2 = (g.input(name) for name in ("w0", "x0", "w1", "x1", "w2"))
-    1 / (1 + (-(w0 * x0 + w1 * x1 + w2)).exp())
-    g.forward(w0=2.0, x0=-1.0, w1=-3.0, x1=-2.0, w2=-3.0)
-    g.backward()
-    return g
-
-
-def patterns() -> ComputationalGraph:
-    """f = 2 (x y + max(z, w)) at 3, -4, 2, -1."""
-    g = ComputationalGraph()
-    x, y, z, w = (g.input(name) for name in "xyzw")
-    product = g.add_gate(MultiplyGate(), x, y, name="xy")
-    largest = g.add_gate(MaxGate(), z, w, name="max_zw")
-    total = g.add_gate(AddGate(), product, largest, name="sum")
-    g.add_gate(MultiplyGate(), total, 2.0, name="f")
-    g.forward(x=3.0, y=-4.0, z=2.0, w=-1.0)
-    g.backward()
-    return g
 
 
 def fan_out() -> ComputationalGraph:
@@ -128,7 +96,7 @@ def test_forward_frames_in_topological_order_then_backward_from_the_output():
     ]
 
 
-@pytest.mark.parametrize("build", [sigmoid_neuron, patterns, fan_out, small_mlp])
+@pytest.mark.parametrize("build", [sigmoid_neuron, patterns_circuit, fan_out, small_mlp])
 def test_backward_frames_visit_a_node_only_after_every_gate_it_feeds(build):
     g = build()
     order = steps(g)
@@ -162,7 +130,7 @@ def test_frames_carry_the_lectures_numbers():
     assert by_step["backward", "x"].edges == (("x", "q"),)
 
 
-@pytest.mark.parametrize("build", [first_circuit, sigmoid_neuron, patterns, small_mlp])
+@pytest.mark.parametrize("build", [first_circuit, sigmoid_neuron, patterns_circuit, small_mlp])
 def test_backward_captions_are_the_explanation_of_each_node(build):
     g = build()
     explanation = g.explain()
@@ -181,7 +149,7 @@ def test_the_neuron_reads_like_the_lecture():
 
 
 def test_patterns_max_routes_and_sends_nothing_to_the_smaller_input():
-    by_step = {(frame.phase, frame.node): frame for frame in frames(patterns())}
+    by_step = {(frame.phase, frame.node): frame for frame in frames(patterns_circuit())}
     router = by_step["backward", "max_zw"]
     assert "gradient router" in router.caption
     assert "to z      2 × 1 = 2" in router.caption

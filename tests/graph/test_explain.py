@@ -6,16 +6,7 @@ import pytest
 from gates import AddGate, LinearGate, MaxGate, MultiplyGate
 from graph import BackwardError, ComputationalGraph
 from graph.explain import explain
-
-
-def first_circuit() -> ComputationalGraph:
-    g = ComputationalGraph()
-    x, y, z = g.input("x"), g.input("y"), g.input("z")
-    q = g.add_gate(AddGate(), x, y, name="q")
-    g.add_gate(MultiplyGate(), q, z, name="f")
-    g.forward(x=-2.0, y=5.0, z=-4.0)
-    g.backward()
-    return g
+from models.lecture import first_circuit
 
 
 def block(text: str, name: str) -> str:

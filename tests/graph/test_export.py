@@ -11,6 +11,7 @@ import pytest
 from gates import AddGate, LinearGate, MaxGate, MultiplyGate, ReLUGate, SumGate
 from graph import ComputationalGraph, GraphvizNotFoundError
 from graph.export import format_value, render, to_dot, to_svg
+from models import lecture
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -19,24 +20,12 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def first_circuit(run: str = "backward") -> ComputationalGraph:
-    """f = (x + y) z at x = -2, y = 5, z = -4, run as far as ``run`` says."""
-    g = ComputationalGraph()
-    x, y, z = g.input("x"), g.input("y"), g.input("z")
-    q = g.add_gate(AddGate(), x, y, name="q")
-    g.add_gate(MultiplyGate(), q, z, name="f")
+    """The lecture's f = (x + y) z, run as far as ``run`` says."""
+    g = lecture.first_circuit(run=False)
     if run in ("forward", "backward"):
-        g.forward(x=-2.0, y=5.0, z=-4.0)
+        g.forward(lecture.FIRST_CIRCUIT_FEEDS)
     if run == "backward":
         g.backward()
-    return g
-
-
-def sigmoid_neuron() -> ComputationalGraph:
-    g = ComputationalGraph()
-    w0, x0, w1, x1, w2 = (g.input(name) for name in ("w0", "x0", "w1", "x1", "w2"))
-    1 / (1 + (-(w0 * x0 + w1 * x1 + w2)).exp())
-    g.forward(w0=2.0, x0=-1.0, w1=-3.0, x1=-2.0, w2=-3.0)
-    g.backward()
     return g
 
 
@@ -235,7 +224,7 @@ def test_a_node_used_twice_by_one_gate_is_one_edge_with_both_gradients_summed():
 
 
 def test_explain_on_the_sigmoid_neuron_writes_every_chain_rule():
-    source = to_dot(sigmoid_neuron(), explain=True).source
+    source = to_dot(lecture.sigmoid_neuron(), explain=True).source
     for step in ("1 × -0.5344 = -0.5344", "-0.5344 × 0.3679 = -0.1966", "-0.1966 × -1 = 0.1966", "0.1966 × 2 = 0.3932"):
         assert step in source, step
 
@@ -273,7 +262,10 @@ def test_names_with_markup_quotes_and_backslashes_are_escaped():
 
 
 def test_dot_text_is_byte_identical_for_the_same_graph():
-    first, second = to_dot(sigmoid_neuron(), explain=True).source, to_dot(sigmoid_neuron(), explain=True).source
+    first, second = (
+        to_dot(lecture.sigmoid_neuron(), explain=True).source,
+        to_dot(lecture.sigmoid_neuron(), explain=True).source,
+    )
     assert first == second
     g = layered()
     assert to_dot(g, collapse=True).source == to_dot(g, collapse=True).source == layered().to_dot(collapse=True).source
@@ -382,7 +374,7 @@ def test_svg_of_the_first_circuit_has_names_values_and_gradients():
 
 
 def test_svg_of_the_sigmoid_neuron_has_its_values_and_gradients():
-    texts = svg_texts(to_svg(sigmoid_neuron()))
+    texts = svg_texts(to_svg(lecture.sigmoid_neuron()))
     for name in ("w0", "x0", "w1", "x1", "w2", "exp", "/"):
         assert name in texts, name
     for number in ("0.7311", "1", "-0.5344", "1.368", "0.3679", "-0.1966", "0.1966", "0.3932", "-0.3932", "-0.5898"):

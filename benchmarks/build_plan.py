@@ -11,6 +11,8 @@ edges (each carrying its argument positions, as ours do), then
 as a user has it; each round starts from a collected heap.
 
 The second figure is our growth from 10,000 to 100,000 gates (10x is linear).
+For information, ours at 100,000 gates with the collector off during the
+whole build (what pausing it in bulk building could gain).
 
     .venv/bin/python benchmarks/build_plan.py [--quick]
 """
@@ -28,9 +30,11 @@ from scalar_graph import INPUTS, build_graph, input_values, structure
 SIZES = (10_000, 100_000)
 
 
-def ours(gates_list, feeds) -> float:
-    """Seconds to build the graph and plan its forward and backward."""
+def ours(gates_list, feeds, collector: bool = True) -> float:
+    """Seconds to build the graph and plan its forward and backward (``collector``: gc on or off)."""
     gc.collect()
+    if not collector:
+        gc.disable()
     start = time.perf_counter()
     g = build_graph(gates_list)
     built = time.perf_counter()
@@ -43,6 +47,7 @@ def ours(gates_list, feeds) -> float:
         g.forward(feeds)
         g.backward()
         reruns.append(time.perf_counter() - again)
+    gc.enable()
     planning = max(first - built - min(reruns), 0.0)
     return (built - start) + planning
 
@@ -81,6 +86,7 @@ def measure(args) -> list[dict]:
     for n in SIZES:
         runs[f"graph_{n}"] = lambda n=n: ours(structures[n], feeds)
         runs[f"networkx_{n}"] = lambda n=n: networkx_alone(structures[n])
+    runs[f"graph_gc_off_{SIZES[-1]}"] = lambda: ours(structures[SIZES[-1]], feeds, collector=False)
     samples, per_round = common.interleaved(runs, args.rounds, args.warmup)
     big, small = SIZES[-1], SIZES[0]
     records = [
@@ -91,6 +97,9 @@ def measure(args) -> list[dict]:
         ),
         common.Row("info", "networkx 10k -> 100k gates", "time growth", "-", None).ratio(
             samples, per_round, f"networkx_{big}", f"networkx_{small}"
+        ),
+        common.Row("info", "build + plan 100k gates, our gc off", "time / networkx build + sort", "-", None).ratio(
+            samples, per_round, f"graph_gc_off_{big}", f"networkx_{big}", gates=big
         ),
     ]
     for n in SIZES:
@@ -104,7 +113,7 @@ def measure(args) -> list[dict]:
 
 
 def main() -> None:
-    args = common.arguments(__doc__.split("\n\n")[0], rounds=5, warmup=1)
+    args = common.arguments(__doc__.split("\n\n")[0], rounds=4, warmup=1)
     common.report(measure(args), args.json)
 
 

@@ -110,6 +110,7 @@ class Row:
             top / bottom,
             numerator={"name": numerator, "median": top, "unit": unit, **_spread(samples[numerator])},
             denominator={"name": denominator, "median": bottom, "unit": unit, **_spread(samples[denominator])},
+            paired_median=statistics.median(paired),
             paired_p10=percentile(paired, 10),
             paired_p90=percentile(paired, 90),
             rounds=len(per_round),

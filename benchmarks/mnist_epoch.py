@@ -27,7 +27,7 @@ from numpy_mlp import NumpyAdam, NumpyMLP
 
 from models import MLP, Adam, fit
 
-SLICE = 20 * fashion.BATCH
+SLICE = 30 * fashion.BATCH
 
 
 def contenders(data: dict, torch, examples: int) -> dict:
@@ -103,7 +103,7 @@ def measure(args, torch, examples: int = SLICE) -> list[dict]:
 
 
 def main() -> None:
-    args = common.arguments(__doc__.split("\n\n")[0], rounds=12, warmup=2)
+    args = common.arguments(__doc__.split("\n\n")[0], rounds=21, warmup=2)
     common.report(measure(args, common.load_torch()), args.json)
 
 

@@ -183,7 +183,7 @@ def _with_measure(row: common.Row, measure: str) -> common.Row:
 
 
 def main() -> None:
-    args = common.arguments(__doc__.split("\n\n")[0], rounds=15, warmup=2)
+    args = common.arguments(__doc__.split("\n\n")[0], rounds=31, warmup=3)
     common.report(measure(args), args.json)
 
 

@@ -30,8 +30,8 @@ from models import MLP, SGD
 LR = 0.01
 CONFIGS = (
     # batch, sizes, steps per block
-    (128, (784, 256, 10), 10),
-    (32, (784, 64, 10), 50),
+    (128, (784, 256, 10), 8),
+    (32, (784, 64, 10), 30),
 )
 
 
@@ -178,7 +178,7 @@ def measure(args, torch) -> list[dict]:
 
 
 def main() -> None:
-    args = common.arguments(__doc__.split("\n\n")[0], rounds=21, warmup=3)
+    args = common.arguments(__doc__.split("\n\n")[0], rounds=101, warmup=5)
     common.report(measure(args, common.load_torch()), args.json)
 
 

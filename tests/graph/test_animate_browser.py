@@ -12,7 +12,9 @@ import shutil
 import pytest
 from PIL import Image
 from playwright.sync_api import sync_playwright
-from test_animate import fan_out, first_circuit, patterns, sigmoid_neuron, small_mlp
+from test_animate import fan_out, small_mlp
+
+from models.lecture import first_circuit, patterns_circuit, sigmoid_neuron
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -42,7 +44,7 @@ def pages(tmp_path_factory):
     builds = {
         "circuit": first_circuit,
         "neuron": sigmoid_neuron,
-        "patterns": patterns,
+        "patterns": patterns_circuit,
         "mlp": small_mlp,
         "fan_out": fan_out,
     }

@@ -1,4 +1,4 @@
-"""ComputationalGraph: gates wired on a networkx DiGraph, run forward then backward.
+"""ComputationalGraph: gates wired into a DAG (a networkx DiGraph on demand), run forward then backward.
 
 The graph knows no particular gate. It calls ``gate.forward(*values)`` in
 topological order and ``gate.backward(upstream)`` in reverse, sums gradients
@@ -11,6 +11,7 @@ import contextlib
 import difflib
 import gc
 import itertools
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -87,7 +88,7 @@ class ComputationalGraph:
     """
 
     def __init__(self) -> None:
-        self.dag = nx.DiGraph()  # node name -> successors; edge attribute "args": argument positions
+        self._dag: nx.DiGraph | None = None  # built from the nodes on first use after each change
         self._nodes: dict[str, Node] = {}
         self._counters: dict[str, itertools.count] = {}
         self._scopes: list[str] = []
@@ -187,8 +188,6 @@ class ComputationalGraph:
             scope=self._current_scope(),
         )
         self._insert(node)
-        for position, source in enumerate(nodes):
-            self._connect(source.name, name, position)
         gate._owner = name
         return node
 
@@ -207,11 +206,13 @@ class ComputationalGraph:
             raise GateError(f"node {node.name!r} ({type(node.gate).__name__}) takes {arity} inputs, got {len(inputs)}")
         new_inputs = self._resolve_inputs(inputs)
         old_inputs = node.inputs
-        self._set_inputs(node, new_inputs)
+        node.inputs = new_inputs
+        self._changed()
         try:
             order = self._topological_order(self.dag)
         except CycleError:
-            self._set_inputs(node, old_inputs)
+            node.inputs = old_inputs
+            self._changed()
             raise
         self._nodes = {name: self._nodes[name] for name in order}  # keep the nodes in a topological order
         for current in self._nodes.values():
@@ -231,6 +232,27 @@ class ComputationalGraph:
             self._scopes.pop()
 
     # -- looking at it ----------------------------------------------------------
+
+    @property
+    def dag(self) -> nx.DiGraph:
+        """The structure as a ``networkx.DiGraph``: node names, an edge from each input to its gate.
+
+        Each edge's ``args`` attribute holds the argument positions it feeds
+        (``(0, 1)`` for ``x * x``). Built from the nodes when first asked for
+        after a change, so building and running a graph never pay for it:
+        networkx's own bookkeeping was most of the cost of adding a gate.
+        """
+        if self._dag is None:
+            dag = nx.DiGraph()
+            dag.add_nodes_from(self._nodes)
+            for node in self._nodes.values():
+                for position, source in enumerate(node.inputs):
+                    if dag.has_edge(source.name, node.name):
+                        dag.edges[source.name, node.name]["args"] += (position,)
+                    else:
+                        dag.add_edge(source.name, node.name, args=(position,))
+            self._dag = dag
+        return self._dag
 
     def __getitem__(self, name: str) -> Node:
         return self._resolve(name)
@@ -263,7 +285,8 @@ class ComputationalGraph:
     @property
     def outputs(self) -> list[Node]:
         """Gate nodes that feed nothing: what :meth:`forward` returns by default."""
-        return [n for n in self._nodes.values() if n.kind == "gate" and self.dag.out_degree(n.name) == 0]
+        consumed = {source for node in self._nodes.values() for source in node.inputs}
+        return [n for n in self._nodes.values() if n.kind == "gate" and n not in consumed]
 
     def __repr__(self) -> str:
         counts = {kind: 0 for kind in ("input", "parameter", "constant", "gate")}
@@ -523,17 +546,18 @@ class ComputationalGraph:
             if key is None:
                 self._plans[None] = plan
             return plan
-        needed = _ancestors_and_self([self._nodes[name] for name in outputs])
-        order = [node for node in self._nodes.values() if node in needed]  # _nodes is kept topologically sorted
-        slots = {node: slot for slot, node in enumerate(order)}
-        plan = _Plan(
-            outputs=outputs,
-            order=order,
-            leaves=[(n, slots[n]) for n in order if n.kind in ("parameter", "constant")],
-            feeds=[(n.name, slots[n]) for n in order if n.kind == "input"],
-            steps=[(n, n.gate, tuple(slots[i] for i in n.inputs), slots[n]) for n in order if n.kind == "gate"],
-            backward_plans={},
-        )
+        with _collector_paused():  # a plan of a large graph is many small tuples
+            needed = _ancestors_and_self([self._nodes[name] for name in outputs])
+            order = [node for node in self._nodes.values() if node in needed]  # _nodes stays topologically sorted
+            slots = {node: slot for slot, node in enumerate(order)}
+            plan = _Plan(
+                outputs=outputs,
+                order=order,
+                leaves=[(n, slots[n]) for n in order if n.kind in ("parameter", "constant")],
+                feeds=[(n.name, slots[n]) for n in order if n.kind == "input"],
+                steps=[(n, n.gate, tuple(slots[i] for i in n.inputs), slots[n]) for n in order if n.kind == "gate"],
+                backward_plans={},
+            )
         self._plans[outputs] = plan
         if key is None:
             self._plans[None] = plan
@@ -543,19 +567,20 @@ class ComputationalGraph:
         back = plan.backward_plans.get(output)
         if back is not None:
             return back
-        slots = {node: slot for slot, node in enumerate(plan.order)}
-        reaching = _ancestors_and_self([self._nodes[output]])
-        steps = []
-        for node, gate, input_slots, slot in reversed(plan.steps):
-            if node in reaching and node.requires_grad:
-                wanted = tuple(i.requires_grad for i in node.inputs)
-                gate.needs_input_grad = wanted
-                steps.append((node, gate, slot, input_slots, wanted))
-        results = [
-            (n.name, slots[n])
-            for n in plan.order
-            if n.kind in ("input", "parameter") and n.requires_grad and n in reaching
-        ]
+        with _collector_paused():
+            slots = {node: slot for slot, node in enumerate(plan.order)}
+            reaching = _ancestors_and_self([self._nodes[output]])
+            steps = []
+            for node, gate, input_slots, slot in reversed(plan.steps):
+                if node in reaching and node.requires_grad:
+                    wanted = tuple(i.requires_grad for i in node.inputs)
+                    gate.needs_input_grad = wanted
+                    steps.append((node, gate, slot, input_slots, wanted))
+            results = [
+                (n.name, slots[n])
+                for n in plan.order
+                if n.kind in ("input", "parameter") and n.requires_grad and n in reaching
+            ]
         back = _BackwardPlan(output_slot=slots[self._nodes[output]], steps=steps, results=results)
         plan.backward_plans[output] = back
         return back
@@ -578,25 +603,11 @@ class ComputationalGraph:
 
     def _insert(self, node: Node) -> None:
         self._nodes[node.name] = node
-        self.dag.add_node(node.name)
-        self._changed()
-
-    def _connect(self, source: str, target: str, position: int) -> None:
-        if self.dag.has_edge(source, target):
-            self.dag.edges[source, target]["args"] += (position,)
-        else:
-            self.dag.add_edge(source, target, args=(position,))
-
-    def _set_inputs(self, node: Node, inputs: tuple[Node, ...]) -> None:
-        for source in {n.name for n in node.inputs}:
-            self.dag.remove_edge(source, node.name)
-        node.inputs = inputs
-        for position, source in enumerate(inputs):
-            self._connect(source.name, node.name, position)
         self._changed()
 
     def _changed(self) -> None:
-        """Forget the plans and the last forward: the graph's structure moved."""
+        """Forget the plans, the DiGraph and the last forward: the graph's structure moved."""
+        self._dag = None
         self._plans.clear()
         self._last_forward = None
 
@@ -678,12 +689,14 @@ class ComputationalGraph:
         value = out_node.value
         shape = _shape(value)
         if grad is None:
-            if int(np.prod(shape)) != 1:
+            if math.prod(shape) != 1:
                 raise BackwardError(
                     f"output {out_node.name!r} has shape {shape}, not one element: pass backward(grad=...) "
                     "with dL/d(output) of that shape"
                 )
-            return 1.0 if isinstance(value, float) else np.ones_like(value)
+            if isinstance(value, float):
+                return 1.0
+            return value.dtype.type(1) if shape == () else np.ones_like(value)
         grad = _as_feed(grad, "grad")
         if _shape(grad) != shape:
             raise ShapeError(f"backward grad has shape {_shape(grad)}, output {out_node.name!r} has shape {shape}")

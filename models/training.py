@@ -204,7 +204,7 @@ def fit(
                 )
             model.backward()
             optimizer.step()
-            total_loss += batch_loss * _weight(model, index)
+            total_loss += batch_loss * _weight(model, len(index))
             seen += len(index)
             if labels is not None:
                 correct += int(np.count_nonzero(model.classes(output) == labels[index]))
@@ -248,18 +248,21 @@ def evaluate(model: Model, x: ArrayLike, y: ArrayLike, batch_size: int = 2000) -
     targets = model.targets(y)
     labels = model.labels(y) if model.classifier else None
     total_loss, correct = 0.0, 0
-    for index in batches(len(x), batch_size):
-        batch_loss, output = model.forward(x[index], targets[index])
-        total_loss += batch_loss * _weight(model, index)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    for start in range(0, len(x), batch_size):
+        rows = slice(start, start + batch_size)  # in order: a view of the data, not a copy
+        batch_loss, output = model.forward(x[rows], targets[rows])
+        total_loss += batch_loss * _weight(model, min(batch_size, len(x) - start))
         if labels is not None:
-            correct += int(np.count_nonzero(model.classes(output) == labels[index]))
+            correct += int(np.count_nonzero(model.classes(output) == labels[rows]))
     n = max(len(x), 1)
     return {"loss": total_loss / n, "accuracy": correct / n if labels is not None else None}
 
 
-def _weight(model: Model, index: np.ndarray) -> int:
-    """What turns a batch's loss into a sum over its examples."""
-    return 1 if model.reduction == "sum" else len(index)
+def _weight(model: Model, count: int) -> int:
+    """What turns the loss of a batch of ``count`` examples into a sum over them."""
+    return 1 if model.reduction == "sum" else count
 
 
 def _progress_bar(progress: bool | None):

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gates import shape_of
 from graph.errors import FeedError, GateContractError, GateError, ShapeError
 from graph.graph import _ancestors_and_self
-from graph.node import Node, _shape
+from graph.node import Node
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -103,9 +104,9 @@ def propagate(graph: ComputationalGraph, tangents: Mapping[str | Node, Any], out
         if tangent is None or node not in needed:  # a tangent that reaches no output changes nothing
             continue
         tangent = float(tangent) if isinstance(tangent, (int, float)) else np.asarray(tangent)
-        if _shape(tangent) != _shape(node.value):
+        if shape_of(tangent) != shape_of(node.value):
             raise ShapeError(
-                f"tangent for {node.name!r} has shape {_shape(tangent)}, its value has shape {_shape(node.value)}"
+                f"tangent for {node.name!r} has shape {shape_of(tangent)}, its value has shape {shape_of(node.value)}"
             )
         carried[node] = tangent
 
@@ -121,10 +122,10 @@ def propagate(graph: ComputationalGraph, tangents: Mapping[str | Node, Any], out
             raise NotImplementedError(f"node {node.name!r}: {error}") from None
         except (ValueError, TypeError, ArithmeticError, IndexError) as error:
             raise GateError(f"jvp of node {node.name!r} ({type(node.gate).__name__}) failed: {error}") from error
-        if _shape(tangent) != _shape(node.value):
+        if shape_of(tangent) != shape_of(node.value):
             raise GateContractError(
                 f"node {node.name!r} ({type(node.gate).__name__}): jvp returned a tangent of shape "
-                f"{_shape(tangent)}, expected the output's shape {_shape(node.value)}"
+                f"{shape_of(tangent)}, expected the output's shape {shape_of(node.value)}"
             )
         carried[node] = float(tangent) if type(tangent) is np.float64 else tangent
 

@@ -19,7 +19,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from gates import Gate
+from gates import Gate, shape_of
 from graph.errors import (
     BackwardError,
     CycleError,
@@ -33,7 +33,7 @@ from graph.errors import (
     NonFiniteError,
     ShapeError,
 )
-from graph.node import Node, _shape
+from graph.node import Node
 
 __all__ = ["ComputationalGraph"]
 
@@ -456,11 +456,11 @@ class ComputationalGraph:
                     if grad_in is None or not wanted[position]:
                         continue
                     input_slot = input_slots[position]
-                    if getattr(grad_in, "shape", ()) != getattr(values[input_slot], "shape", ()):
+                    if shape_of(grad_in) != shape_of(values[input_slot]):
                         raise GateContractError(
-                            f"{_describe(node)}: backward returned a gradient of shape {_shape(grad_in)} for "
+                            f"{_describe(node)}: backward returned a gradient of shape {shape_of(grad_in)} for "
                             f"input {position} ({node.inputs[position].name!r}), "
-                            f"expected its shape {_shape(values[input_slot])}"
+                            f"expected its shape {shape_of(values[input_slot])}"
                         )
                     if type(grad_in) is np.float64:
                         grad_in = float(grad_in)
@@ -687,7 +687,7 @@ class ComputationalGraph:
     @staticmethod
     def _seed(out_node: Node, grad):
         value = out_node.value
-        shape = _shape(value)
+        shape = shape_of(value)
         if grad is None:
             if math.prod(shape) != 1:
                 raise BackwardError(
@@ -698,8 +698,8 @@ class ComputationalGraph:
                 return 1.0
             return value.dtype.type(1) if shape == () else np.ones_like(value)
         grad = _as_feed(grad, "grad")
-        if _shape(grad) != shape:
-            raise ShapeError(f"backward grad has shape {_shape(grad)}, output {out_node.name!r} has shape {shape}")
+        if shape_of(grad) != shape:
+            raise ShapeError(f"backward grad has shape {shape_of(grad)}, output {out_node.name!r} has shape {shape}")
         return grad
 
 
@@ -791,7 +791,7 @@ def _describe(node: Node) -> str:
 
 
 def _arguments(node: Node, values: list) -> str:
-    return ", ".join(f"{source.name} {_shape(value)}" for source, value in zip(node.inputs, values))
+    return ", ".join(f"{source.name} {shape_of(value)}" for source, value in zip(node.inputs, values))
 
 
 def _names(names) -> str:

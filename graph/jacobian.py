@@ -19,11 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from gates import Gate
+from gates import Gate, shape_of
 from graph.errors import DTypeError
 from graph.forward_mode import propagate
 from graph.graph import ComputationalGraph, _ancestors_and_self
-from graph.node import _shape
 
 __all__ = ["jacobian"]
 
@@ -163,8 +162,8 @@ def _dense(
     along ``tangent``; ``pull(seed)`` returns each input's gradient for the
     output gradient ``seed``.
     """
-    out_size = math.prod(_shape(output))
-    sizes = [math.prod(_shape(x)) for x in inputs]
+    out_size = math.prod(shape_of(output))
+    sizes = [math.prod(shape_of(x)) for x in inputs]
     matrices = [np.zeros((out_size, size)) for size in sizes]
     if mode == "forward" or (mode == "auto" and sum(sizes) < out_size):
         for k, (x, matrix) in enumerate(zip(inputs, matrices)):
@@ -180,7 +179,7 @@ def _dense(
 
 def _units(value):
     """The unit vectors of ``value``'s space, one by one, shaped and typed like it."""
-    shape = _shape(value)
+    shape = shape_of(value)
     if isinstance(value, float):
         yield 1.0
         return

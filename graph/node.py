@@ -32,6 +32,7 @@ from gates import (
     SumGate,
     TanhGate,
     TransposeGate,
+    shape_of,
 )
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class Node:
     @property
     def shape(self) -> tuple[int, ...] | None:
         """Shape of the current value, or None before a value exists."""
-        return None if self.value is None else _shape(self.value)
+        return None if self.value is None else shape_of(self.value)
 
     def __repr__(self) -> str:
         what = type(self.gate).__name__ if self.gate is not None else self.kind
@@ -211,14 +212,9 @@ class Node:
         return self._apply(MinGate(), other)
 
 
-def _shape(value) -> tuple[int, ...]:
-    shape = getattr(value, "shape", None)
-    return shape if shape is not None else ()
-
-
 def _short(value) -> str:
     """A one-line description of a value for reprs and messages."""
-    shape = _shape(value)
+    shape = shape_of(value)
     if not shape:
         return f"{float(value):.6g}"
     if len(shape) == 1 and shape[0] <= 6:

@@ -48,27 +48,12 @@ def numerical_gradient(
     (-4.0, 3.0)
     """
     points = [_float64_copy(x) for x in inputs]
-    weights = np.ones_like(np.asarray(f(*points), dtype=np.float64)) if upstream is None else np.asarray(upstream)
-
-    def weighted(*args) -> float:
-        return float(np.sum(weights * np.asarray(f(*args), dtype=np.float64)))
-
+    arguments = _arguments(points, inputs)  # the copies are perturbed in place, so these follow them
+    weights = np.ones(np.shape(f(*arguments))) if upstream is None else np.asarray(upstream)
     grads = []
     for point in points:
-        if point is None:
-            grads.append(None)
-            continue
-        grad = np.zeros_like(point)
-        flat_point, flat_grad = point.reshape(-1), grad.reshape(-1)
-        for element in range(flat_point.size):
-            original = flat_point[element]
-            flat_point[element] = original + eps
-            plus = weighted(*_arguments(points, inputs))
-            flat_point[element] = original - eps
-            minus = weighted(*_arguments(points, inputs))
-            flat_point[element] = original
-            flat_grad[element] = (plus - minus) / (2 * eps)
-        grads.append(float(grad) if grad.ndim == 0 else grad)
+        grad = None if point is None else _perturb(lambda: f(*arguments), point, weights, eps)
+        grads.append(float(grad) if grad is not None and grad.ndim == 0 else grad)
     return tuple(grads)
 
 

@@ -479,10 +479,9 @@ class ComputationalGraph:
                         grads[input_slot] = current + grad_in
                         owned[input_slot] = isinstance(grads[input_slot], np.ndarray)
 
-        for node in self._nodes.values():
-            node.input_grads = None
-        for node, grad_value in zip(plan.order, grads):
+        for node, grad_value in zip(plan.order, grads):  # forward() cleared every node outside the plan
             node.grad = grad_value
+            node.input_grads = None
         for node, result in sent:
             node.input_grads = tuple(result)
         return {name: grads[slot] for name, slot in back.results if grads[slot] is not None}

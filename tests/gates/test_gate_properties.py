@@ -18,25 +18,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from inputs import away_from_zero, normal, positive, probability
 
 import gates
 from graph import check_gate
-
-
-def normal(shape, rng):
-    return rng.standard_normal(shape)
-
-
-def positive(shape, rng):
-    return rng.uniform(0.5, 2.0, shape)
-
-
-def away_from_zero(shape, rng):
-    return rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
-
-
-def probability(shape, rng):
-    return rng.uniform(0.05, 0.95, shape)
 
 
 def one_hot_rows(shape, rng):

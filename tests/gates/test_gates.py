@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from inputs import away_from_zero, normal, positive, probability
 
 from gates import (
     AbsGate,
@@ -38,23 +39,6 @@ from gates import (
     unbroadcast,
 )
 from graph import check_gate
-
-
-def normal(shape, rng):
-    return rng.standard_normal(shape)
-
-
-def positive(shape, rng):
-    return rng.uniform(0.5, 2.0, shape)
-
-
-def away_from_zero(shape, rng):
-    """Magnitudes in [0.5, 2] with random signs: clear of the kinks at 0."""
-    return rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
-
-
-def probability(shape, rng):
-    return rng.uniform(0.05, 0.95, shape)
 
 
 def softmax(x, axis=-1):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from inputs import away_from_zero, normal, positive, probability
 
 import gates
 from gates import (
@@ -35,23 +36,6 @@ from gates import (
     TransposeGate,
 )
 from graph import ComputationalGraph, FeedError, GateContractError, ShapeError
-
-
-def normal(shape, rng):
-    return rng.standard_normal(shape)
-
-
-def positive(shape, rng):
-    return rng.uniform(0.5, 2.0, shape)
-
-
-def away_from_zero(shape, rng):
-    """Magnitudes in [0.5, 2] with random signs: clear of the kinks at 0."""
-    return rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
-
-
-def probability(shape, rng):
-    return rng.uniform(0.05, 0.95, shape)
 
 
 def probability_rows(shape, rng):

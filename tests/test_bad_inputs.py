@@ -2,12 +2,9 @@
 and leaves the graph usable, so that a correct call right after gives the correct result.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 import pytest
+from catalogue import CIRCUIT_RESULT, Case, after_forward, binary, binary_shape_case, circuit, run_circuit, with_circuit
 
 import gates
 from graph import (
@@ -23,67 +20,6 @@ from graph import (
     NodeNotFoundError,
     ShapeError,
 )
-
-
-@dataclass
-class Case:
-    build: Callable[[], tuple[ComputationalGraph, Callable[[], Any]]]  # the graph and the bad call
-    error: type
-    match: str
-    good: Callable[[ComputationalGraph], Any] | None = None  # a correct call right after ...
-    expected: Any = None  # ... and what it must give
-
-
-def circuit():
-    """The lecture's f = (x + y) z."""
-    g = ComputationalGraph()
-    x, y, z = g.input("x"), g.input("y"), g.input("z")
-    g.add_gate(gates.MultiplyGate(), x + y, z, name="f")
-    return g
-
-
-def run_circuit(g):
-    return g.forward(x=-2.0, y=5.0, z=-4.0), g.backward()
-
-
-CIRCUIT_RESULT = (-12.0, {"x": -4.0, "y": -4.0, "z": 3.0})
-
-
-def binary(gate_class):
-    g = ComputationalGraph()
-    a, b = g.input("a"), g.input("b")
-    g.add_gate(gate_class(), a, b, name="op")
-    return g
-
-
-def binary_shape_case(gate_class):
-    def build():
-        g = binary(gate_class)
-        return g, lambda: g.forward(a=np.ones((2, 3)), b=np.ones((4, 5)))
-
-    def good(g):
-        return g.forward(a=np.full((2, 3), 2.0), b=np.ones(3)).shape
-
-    return Case(
-        build, GateError, rf"node 'op' \({gate_class.__name__}\) failed on a \(2, 3\), b \(4, 5\)", good, (2, 3)
-    )
-
-
-def with_circuit(bad, error, match):
-    def build():
-        g = circuit()
-        return g, lambda: bad(g)
-
-    return Case(build, error, match, run_circuit, CIRCUIT_RESULT)
-
-
-def after_forward(bad, error, match):
-    def build():
-        g = circuit()
-        g.forward(x=-2.0, y=5.0, z=-4.0)
-        return g, lambda: bad(g)
-
-    return Case(build, error, match, run_circuit, CIRCUIT_RESULT)
 
 
 class ShortGate(gates.Gate):
@@ -447,7 +383,15 @@ def _sgd(params):
 
 
 def test_the_whole_catalogue_is_large():
-    assert len(CASES) + len(FILE_CASES) >= 50
+    """Every tests/test_bad_*.py module's CASES and FILE_CASES, counted together."""
+    import importlib
+    from pathlib import Path
+
+    total = 0
+    for path in sorted(Path(__file__).parent.glob("test_bad_*.py")):
+        module = importlib.import_module(path.stem)
+        total += len(getattr(module, "CASES", {})) + len(getattr(module, "FILE_CASES", {}))
+    assert total >= 50
 
 
 @pytest.mark.parametrize("name", FILE_CASES)

@@ -21,9 +21,11 @@ from graph.errors import (
     GateReuseError,
     GradientCheckError,
     GraphvizNotFoundError,
+    NodeNameError,
     NodeNotFoundError,
     NonFiniteError,
     OnnxExportError,
+    OutputError,
     ShapeError,
 )
 from graph.gradcheck import check_gate, check_graph, numerical_gradient
@@ -44,9 +46,11 @@ __all__ = [
     "GategraphError",
     "NodeNotFoundError",
     "DuplicateNameError",
+    "NodeNameError",
     "GateReuseError",
     "CycleError",
     "FeedError",
+    "OutputError",
     "DTypeError",
     "ShapeError",
     "GateError",

@@ -10,9 +10,11 @@ __all__ = [
     "GategraphError",
     "NodeNotFoundError",
     "DuplicateNameError",
+    "NodeNameError",
     "GateReuseError",
     "CycleError",
     "FeedError",
+    "OutputError",
     "DTypeError",
     "ShapeError",
     "GateError",
@@ -40,6 +42,10 @@ class DuplicateNameError(GategraphError, ValueError):
     """A node name is already taken in the graph."""
 
 
+class NodeNameError(GategraphError, ValueError, TypeError):
+    """A node or scope name is unusable: not a string, empty, or holding control characters."""
+
+
 class GateReuseError(GategraphError, ValueError):
     """A gate instance already stands at another place in a graph."""
 
@@ -50,6 +56,10 @@ class CycleError(GategraphError, ValueError):
 
 class FeedError(GategraphError, ValueError):
     """A forward feed is missing, unknown, or not numeric."""
+
+
+class OutputError(GategraphError, ValueError):
+    """``forward(outputs=...)`` asks for nothing the graph can compute."""
 
 
 class DTypeError(GategraphError, TypeError):
@@ -69,7 +79,7 @@ class GateContractError(GategraphError, RuntimeError):
 
 
 class BackwardError(GategraphError, RuntimeError):
-    """Backward cannot run now: no successful forward, or no seed gradient."""
+    """Backward cannot run now: no successful forward, a graph or parameter changed since it, or no seed."""
 
 
 class NonFiniteError(GategraphError, FloatingPointError):

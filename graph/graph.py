@@ -12,6 +12,8 @@ import difflib
 import gc
 import itertools
 import math
+import threading
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +31,10 @@ from graph.errors import (
     GateContractError,
     GateError,
     GateReuseError,
+    NodeNameError,
     NodeNotFoundError,
     NonFiniteError,
+    OutputError,
     ShapeError,
 )
 from graph.node import Node
@@ -74,6 +78,11 @@ class ComputationalGraph:
     and gates (:meth:`add_gate`, or the operators on :class:`Node`), then run
     :meth:`forward` and :meth:`backward`.
 
+    Threads: different graphs may run in different threads at the same time.
+    One graph must not be used from two threads at once: its gates cache
+    what their last forward saw, and a pass of one thread would overwrite
+    the other's. Give each thread its own graph (e.g. its own model).
+
     Examples
     --------
     The lecture's first circuit, f = (x + y) z:
@@ -94,7 +103,10 @@ class ComputationalGraph:
         self._scopes: list[str] = []
         self._plans: dict[tuple[str, ...] | None, _Plan] = {}
         self._last_forward: _Plan | None = None
+        self._last_values: list[Any] = []  # the last forward's value of each slot of its plan
+        self._read_versions: list[int] = []  # the version of each leaf of that plan, as forward read it
         self._forward_failed = False
+        self._change: tuple[str, Node] | None = None  # what changed the graph since the last forward
 
     # -- building -------------------------------------------------------------
 
@@ -132,11 +144,7 @@ class ComputationalGraph:
         Numbers and arrays in operator sugar (``2 * x``) become constants.
         Python numbers stay Python floats; arrays are copied.
         """
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = float(value)
-        else:
-            value = _as_array(value, "constant").copy()
-        return self._add_leaf(name or self._fresh_name("const"), "constant", requires_grad=False, value=value)
+        return self._add_constant(_constant_value(value), name)
 
     def add_gate(self, gate: Gate, *inputs, name: str | None = None) -> Node:
         """Add ``gate`` fed by ``inputs`` and return its node.
@@ -204,16 +212,13 @@ class ComputationalGraph:
         arity = node.gate.arity()
         if arity is not None and len(inputs) != arity:
             raise GateError(f"node {node.name!r} ({type(node.gate).__name__}) takes {arity} inputs, got {len(inputs)}")
-        new_inputs = self._resolve_inputs(inputs)
-        old_inputs = node.inputs
-        node.inputs = new_inputs
-        self._changed()
-        try:
-            order = self._topological_order(self.dag)
-        except CycleError:
-            node.inputs = old_inputs
-            self._changed()
-            raise
+        resolved = [None if _is_constant(item) else self._resolve(item) for item in inputs]
+        path = _dependency_path(node, [source for source in resolved if source is not None])
+        if path is not None:
+            raise CycleError(f"rewiring {node.name!r} would close a cycle: {_cycle_text(path)}; the graph is unchanged")
+        node.inputs = self._resolve_inputs(inputs, resolved)
+        self._changed(node, "rewired")
+        order = nx.topological_sort(self.dag)  # acyclic: checked above
         self._nodes = {name: self._nodes[name] for name in order}  # keep the nodes in a topological order
         for current in self._nodes.values():
             if current.kind == "gate":
@@ -225,7 +230,8 @@ class ComputationalGraph:
 
         Scopes nest (``"net/layer1"``); diagrams draw each as a cluster.
         """
-        self._scopes.append(str(name))
+        _check_name_text(name, "scope name")
+        self._scopes.append(name)
         try:
             yield
         finally:
@@ -326,14 +332,18 @@ class ComputationalGraph:
         Python numbers and lists are fed as float64 (numbers stay Python
         floats, so scalar graphs run on plain floats); numpy arrays are used as
         they are, so float32 stays float32 and integer labels stay integer.
-        Booleans, strings, None and ragged lists are refused. Every node's
-        ``.value`` is set, and the gradients of an earlier backward are
-        cleared, only when the whole pass succeeds.
+        Booleans, strings, None, ragged lists, integers too large for a float
+        and masked arrays (whose mask the gates would ignore) are refused.
+        Every node's ``.value`` is set, and the gradients of an earlier
+        backward are cleared, only when the whole pass succeeds. The pass
+        records the ``version`` of every parameter and constant it read.
 
         Raises
         ------
         FeedError
             A needed input is not fed, or a feed names no input.
+        OutputError
+            ``outputs`` is empty.
         DTypeError
             A feed is not numeric.
         GateError
@@ -354,6 +364,7 @@ class ComputationalGraph:
         values: list[Any] = [None] * len(plan.order)
         for node, slot in plan.leaves:
             values[slot] = node.value
+        read_versions = [node.version for node, _ in plan.leaves]
         for name, slot in plan.feeds:
             values[slot] = _as_feed(feeds[name], name)
 
@@ -376,11 +387,12 @@ class ComputationalGraph:
                     )
 
         for node, value in zip(plan.order, values):
-            node.value = value
+            node._value = value  # a pass's own values: no version counted (see Node.value)
         for node in self._nodes.values():
             node.grad = node.input_grads = None
         self._forward_failed = False
-        self._last_forward = plan
+        self._last_forward, self._last_values, self._read_versions = plan, values, read_versions
+        self._change = None
         if single or (outputs is None and len(plan.outputs) == 1):
             return self._nodes[plan.outputs[0]].value
         return {name: self._nodes[name].value for name in plan.outputs}
@@ -388,32 +400,48 @@ class ComputationalGraph:
     def backward(self, grad=None, *, output: Node | str | None = None, check_finite: bool = False) -> dict[str, Any]:
         """Run the backward pass from an output of the last forward.
 
-        Gradients start from zero at every call: calling backward twice gives
-        the same gradients twice, never their sum. Each node the pass reaches
-        gets its ``.grad``; gradients are summed where a node fans out.
-        Nodes that lead to nothing requiring a gradient are not visited.
+        Gradients start from zero at every call: calling backward twice after
+        one forward gives the same gradients twice, never their sum. Each
+        node the pass reaches gets its ``.grad``; gradients are summed where a
+        node fans out. Nodes that lead to nothing requiring a gradient are not
+        visited.
 
         Parameters
         ----------
         grad : array_like, optional
             dL/d(output), the seed. Defaults to 1 for a one-element output;
             an output with more elements needs it, shaped like the output.
+            The seed rule: the seed is cast to the output's dtype (float64
+            for an output that is not floating point), so a float64 seed on
+            a float32 graph still gives float32 gradients, and integer seeds
+            are fine; booleans, complex numbers and anything not a number are
+            refused with a :class:`DTypeError`.
         output : str or Node, optional
             Which output to differentiate, when the last forward computed several.
         check_finite : bool, default False
-            Anomaly detection: stop at the first gradient that holds a NaN or
-            an infinity, naming the gate that sent it and the input it went to.
+            Anomaly detection: stop at a seed or at the first gradient that
+            holds a NaN or an infinity, naming the gate that sent it and the
+            input it went to.
 
         Returns
         -------
         dict
             The gradient of every input and parameter that requires one and
-            that the output depends on, by name.
+            that the output depends on, by name: the same arrays as their
+            ``.grad``, each one the caller's own (writable, shared with no
+            other node, in the layout of the node's value), so that clipping
+            or scaling one in place touches nothing else. A gate node's
+            ``.grad`` is a read-only record of the pass.
 
         Raises
         ------
         BackwardError
-            No successful forward, or no seed for a non-scalar output.
+            No successful forward; the graph changed since it (a node added,
+            a gate rewired); a parameter or constant it read has changed since
+            (an optimiser step, ``p.value = ...``, :meth:`Node.mark_changed`):
+            run forward again; or no seed for a non-scalar output.
+        DTypeError
+            ``grad`` is not a real number (boolean, complex, text, ...).
         ShapeError
             ``grad`` has a shape other than the output's.
         GateContractError
@@ -424,14 +452,22 @@ class ComputationalGraph:
         """
         plan = self._last_forward
         if plan is None:
-            why = "the last forward() failed" if self._forward_failed else "forward() has not run"
-            raise BackwardError(f"backward() needs a successful forward() first: {why}")
+            raise BackwardError(f"backward() needs a successful forward() first: {self._why_no_forward()}")
+        for (node, _), version in zip(plan.leaves, self._read_versions):
+            if node.version != version:
+                raise BackwardError(
+                    f"{node.kind} {node.name!r} changed after the forward() that backward() would differentiate "
+                    f"(version {version}, now {node.version}, e.g. an optimiser step or an assignment to .value); "
+                    "its gates still hold the old value: run forward() again, then backward()"
+                )
         name = self._backward_output(plan, output)
         back = self._backward_plan(plan, name)
         out_node = plan.order[back.output_slot]
         seed = self._seed(out_node, grad)
+        if check_finite and not _all_finite(seed):
+            raise NonFiniteError(f"backward grad (the seed of output {out_node.name!r}) holds {_non_finite(seed)}")
 
-        values = [node.value for node in plan.order]
+        values = self._last_values
         grads: list[Any] = [None] * len(plan.order)
         owned = [False] * len(plan.order)  # True where grads[slot] is our own array, safe to add into
         grads[back.output_slot] = seed
@@ -467,7 +503,7 @@ class ComputationalGraph:
                     if check_finite and not _all_finite(grad_in):
                         raise NonFiniteError(
                             f"backward of {_describe(node)} sent {_non_finite(grad_in)} to input {position} "
-                            f"({node.inputs[position].name!r}, value {_statistics(plan.order[input_slot].value)}); "
+                            f"({node.inputs[position].name!r}, value {_statistics(values[input_slot])}); "
                             f"upstream {_statistics(upstream)}"
                         )
                     current = grads[input_slot]
@@ -479,12 +515,15 @@ class ComputationalGraph:
                         grads[input_slot] = current + grad_in
                         owned[input_slot] = isinstance(grads[input_slot], np.ndarray)
 
+        results = _hand_over(back.results, grads, owned, values)
         for node, grad_value in zip(plan.order, grads):  # forward() cleared every node outside the plan
+            if type(grad_value) is np.ndarray and node.kind == "gate":
+                grad_value = _read_only(grad_value)
             node.grad = grad_value
             node.input_grads = None
         for node, result in sent:
             node.input_grads = tuple(result)
-        return {name: grads[slot] for name, slot in back.results if grads[slot] is not None}
+        return results
 
     # -- diagrams and explanations: graph.export reads the graph, never runs it -----
 
@@ -584,14 +623,6 @@ class ComputationalGraph:
         plan.backward_plans[output] = back
         return back
 
-    @staticmethod
-    def _topological_order(dag: nx.DiGraph) -> list[str]:
-        try:
-            return list(nx.topological_sort(dag))
-        except nx.NetworkXUnfeasible:
-            cycle = [edge[0] for edge in nx.find_cycle(dag)]
-            raise CycleError(f"the graph has a cycle: {' -> '.join(cycle + cycle[:1])}") from None
-
     # -- helpers ---------------------------------------------------------------------------
 
     def _add_leaf(self, name: str, kind: str, *, requires_grad: bool, value=None) -> Node:
@@ -600,24 +631,40 @@ class ComputationalGraph:
         self._insert(node)
         return node
 
+    def _add_constant(self, value, name: str | None = None) -> Node:
+        """Add a constant whose value :func:`_constant_value` has already checked and copied."""
+        return self._add_leaf(name or self._fresh_name("const"), "constant", requires_grad=False, value=value)
+
     def _insert(self, node: Node) -> None:
         self._nodes[node.name] = node
-        self._changed()
+        self._changed(node, "added")
 
-    def _changed(self) -> None:
+    def _changed(self, node: Node, how: str) -> None:
         """Forget the plans, the DiGraph and the last forward: the graph's structure moved."""
         self._dag = None
         self._plans.clear()
+        if self._last_forward is not None:  # remembered for backward's message
+            self._change = (how, node)
         self._last_forward = None
 
+    def _why_no_forward(self) -> str:
+        if self._forward_failed:
+            return "the last forward() failed"
+        if self._change is not None:
+            how, node = self._change
+            return f"the graph changed since the last forward() ({_describe(node)} was {how}): run forward() again"
+        return "forward() has not run"
+
     def _check_new_name(self, name: str) -> None:
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"a node name must be a non-empty string, got {name!r}")
+        _check_name_text(name, "node name")
         if name in self._nodes:
             raise DuplicateNameError(f"a node named {name!r} already exists ({_describe(self._nodes[name])})")
 
     def _fresh_name(self, prefix: str) -> str:
-        counter = self._counters.setdefault(prefix, itertools.count(1))
+        counter = self._counters.get(prefix)
+        if counter is None:  # a gate's short_name: checked once, as the first name made from it
+            _check_name_text(prefix, f"the name prefix (short_name) {prefix!r}")
+            counter = self._counters[prefix] = itertools.count(1)
         while True:
             name = f"{prefix}_{next(counter)}"
             if name not in self._nodes:
@@ -639,12 +686,19 @@ class ComputationalGraph:
                 hint = f"; did you mean {_names(close)}?" if close else ""
                 raise NodeNotFoundError(f"no node named {item!r} in the graph{hint}")
             return node
-        raise TypeError(f"expected a Node or a node name, got {type(item).__name__}")
+        raise NodeNotFoundError(f"expected a Node or a node name, got {type(item).__name__} {item!r}")
 
-    def _resolve_inputs(self, inputs) -> tuple[Node, ...]:
-        """Nodes for a gate's arguments; numbers and arrays become constants once all names resolve."""
-        resolved = [None if _is_constant(item) else self._resolve(item) for item in inputs]
-        return tuple(self.constant(item) if node is None else node for item, node in zip(inputs, resolved))
+    def _resolve_inputs(self, inputs, resolved=None) -> tuple[Node, ...]:
+        """Nodes for a gate's arguments; numbers and arrays become constants once all names resolve.
+
+        ``resolved`` is the arguments' nodes (None for constants) where the
+        caller has looked them up already. Every constant's value is checked
+        before the first one is added, so a refused one leaves no other behind.
+        """
+        if resolved is None:
+            resolved = [None if _is_constant(item) else self._resolve(item) for item in inputs]
+        values = [_constant_value(item) if node is None else None for item, node in zip(inputs, resolved)]
+        return tuple(self._add_constant(value) if node is None else node for value, node in zip(values, resolved))
 
     def _output_names(self, outputs) -> tuple[str, ...]:
         if outputs is None:
@@ -654,10 +708,28 @@ class ComputationalGraph:
             return names
         if not isinstance(outputs, (list, tuple)):
             outputs = [outputs]
-        return tuple(self._resolve(item).name for item in outputs)
+        if not outputs:
+            default = _names(n.name for n in self.outputs[:3])
+            raise OutputError(
+                f"forward(outputs={outputs!r}) asks for nothing: name what to compute, e.g. "
+                f"outputs={self.outputs[0].name if self.outputs else 'name'!r}, or leave outputs out "
+                f"for every output ({default or 'none yet'})"
+            )
+        return tuple(dict.fromkeys(self._resolve(item).name for item in outputs))  # once each, in order
 
     def _merge_feeds(self, feeds, named_feeds) -> dict[str, Any]:
-        merged = dict(feeds or {})
+        if feeds is None:
+            merged = {}
+        elif isinstance(feeds, Mapping):
+            merged = {self._resolve(key).name if isinstance(key, Node) else key: v for key, v in feeds.items()}
+        else:
+            raise FeedError(
+                f"forward's feeds must be a dict of input values by name, got {type(feeds).__name__}: "
+                "forward({'x': 1.0}) or forward(x=1.0)"
+            )
+        not_names = [key for key in merged if not isinstance(key, str)]
+        if not_names:
+            raise FeedError(f"feed key {not_names[0]!r} is not an input's name or node; feed forward({{'x': 1.0}})")
         twice = sorted(set(merged) & set(named_feeds))
         if twice:
             raise FeedError(f"input {_names(twice)} fed twice, in the dict and as a keyword")
@@ -685,8 +757,11 @@ class ComputationalGraph:
 
     @staticmethod
     def _seed(out_node: Node, grad):
+        """dL/d(output): 1 for a one-element output, else ``grad`` under the seed rule (see :meth:`backward`)."""
         value = out_node.value
         shape = shape_of(value)
+        dtype = getattr(value, "dtype", None)
+        dtype = dtype if dtype is not None and dtype.kind == "f" else np.dtype(np.float64)
         if grad is None:
             if math.prod(shape) != 1:
                 raise BackwardError(
@@ -695,29 +770,142 @@ class ComputationalGraph:
                 )
             if isinstance(value, float):
                 return 1.0
-            return value.dtype.type(1) if shape == () else np.ones_like(value)
-        grad = _as_feed(grad, "grad")
-        if shape_of(grad) != shape:
-            raise ShapeError(f"backward grad has shape {shape_of(grad)}, output {out_node.name!r} has shape {shape}")
-        return grad
+            return dtype.type(1) if shape == () else np.ones(shape, dtype)
+        seed = _as_array(grad, f"backward grad for output {out_node.name!r}")
+        if seed.shape != shape:
+            raise ShapeError(f"backward grad has shape {seed.shape}, output {out_node.name!r} has shape {shape}")
+        if isinstance(value, float):  # a scalar graph runs on Python floats
+            return float(seed)
+        return seed.astype(dtype, copy=False)
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for one pass.
+class _CollectorPause:
+    """Python's cyclic garbage collector, paused while any pass of any graph in any thread runs.
 
     A pass creates no reference cycles, so reference counting frees all it
     allocates; but its allocations trigger collections that traverse every
     node of a large graph. Measured on a 100,000-gate scalar graph: backward
-    9.6 -> 4.1 us per gate. The collector's state is restored afterwards.
+    9.6 -> 4.1 us per gate. The collector's switch is process-wide, so the
+    pauses are counted under a lock: the first to start records whether the
+    collector was on and turns it off, the last to end turns it back on, and
+    passes that overlap (nested, or in two threads) never leave it off.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._was_enabled = False
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
+
+
+def _hand_over(results: list[tuple[str, int]], grads: list, owned: list[bool], values: list) -> dict[str, Any]:
+    """The gradients of inputs and parameters by name, each an array the caller owns.
+
+    A gradient is kept as the gate made it when it is already ours alone: an
+    array the pass summed (``owned``), or a gate's fresh result (writable,
+    not a view). Otherwise it is copied, in the layout of the node's value:
+    a read-only array (sum's broadcast view), a view whose base others may
+    see, an array that is also another node's gradient (an add passes its
+    upstream to both inputs), the seed, or a value of the pass.
+    """
+    handed: dict[str, Any] = {}
+    given: set[int] = set()  # ids of the arrays handed to a node already
+    shared = None  # ids of the arrays others can see, collected at the first gradient that needs it
+    for name, slot in results:
+        grad = grads[slot]
+        if grad is None:
+            continue
+        if isinstance(grad, np.ndarray):
+            if not owned[slot]:
+                if shared is None:
+                    result_slots = {s for _, s in results}
+                    shared = _array_ids(grads[i] for i in range(len(grads)) if i not in result_slots)
+                    shared |= _array_ids(values)
+                if not grad.flags.writeable or grad.base is not None or id(grad) in shared or id(grad) in given:
+                    grad = grads[slot] = _copy_like(grad, values[slot])
+            given.add(id(grad))
+        handed[name] = grad
+    return handed
+
+
+def _array_ids(items) -> set[int]:
+    """The ids of the arrays among ``items`` and of the arrays they are views of."""
+    ids = set()
+    for item in items:
+        if isinstance(item, np.ndarray):
+            ids.add(id(item))
+            if item.base is not None:
+                ids.add(id(item.base))
+    return ids
+
+
+def _copy_like(grad: np.ndarray, value) -> np.ndarray:
+    """A writable copy of ``grad`` laid out as ``value`` is (C order for a C-contiguous parameter)."""
+    copy = np.empty_like(value, dtype=grad.dtype) if isinstance(value, np.ndarray) else np.empty(grad.shape, grad.dtype)
+    np.copyto(copy, grad)
+    return copy
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def _dependency_path(node: Node, sources: list[Node]) -> list[Node] | None:
+    """A chain of nodes from ``node`` to one of ``sources``, each feeding the next, if there is one.
+
+    Making ``sources`` feed ``node`` would then close the chain into a cycle.
+    """
+    parent: dict[Node, Node | None] = {}
+    stack = []
+    for source in sources:
+        if source is node:
+            return [node]
+        if source not in parent:
+            parent[source] = None
+            stack.append(source)
+    while stack:
+        current = stack.pop()
+        for feeder in current.inputs:
+            if feeder in parent:
+                continue
+            parent[feeder] = current
+            if feeder is node:
+                path = [node]
+                step: Node | None = current
+                while step is not None:
+                    path.append(step)
+                    step = parent[step]
+                return path
+            stack.append(feeder)
+    return None
+
+
+def _cycle_text(path: list[Node], shown: int = 3) -> str:
+    """``a -> b -> a``; for a long cycle its first and last few nodes and its length."""
+    names = [node.name for node in path]
+    if len(names) > 2 * shown + 1:
+        hidden = len(names) - 2 * shown
+        names = [*names[:shown], f"... ({hidden:,} more) ...", *names[-shown:]]
+    return " -> ".join([*names, path[0].name]) + f" ({len(path):,} node{'s' if len(path) > 1 else ''})"
 
 
 def _ancestors_and_self(nodes: list[Node]) -> set[Node]:
@@ -736,17 +924,60 @@ def _is_constant(item) -> bool:
     return not isinstance(item, (Node, str))
 
 
+def _check_name_text(name, what: str) -> None:
+    """Refuse a name that is not a non-empty string or that holds control characters.
+
+    Names appear in diagrams (Graphviz's ``dot`` fails on control characters),
+    pages and messages. Spaces, including non-breaking ones, are fine.
+    """
+    if not isinstance(name, str) or not name:
+        raise NodeNameError(f"{what} must be a non-empty string, got {name!r}")
+    if not name.isprintable():
+        bad = [c for c in name if not c.isprintable() and unicodedata.category(c) != "Zs"]
+        if bad:
+            raise NodeNameError(
+                f"{what} {name!r} holds the control character {bad[0]!r} (U+{ord(bad[0]):04X}); "
+                "names appear in diagrams and messages: use printable characters only"
+            )
+
+
+def _constant_value(value):
+    """A constant's value: Python numbers as float, anything else as a checked copy of the array."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _as_float(value, "constant")
+    return _as_array(value, "constant").copy()
+
+
+def _as_float(number, what: str) -> float:
+    """A Python number as float, or a clear error where it is too large for one."""
+    try:
+        return float(number)
+    except OverflowError:
+        raise DTypeError(
+            f"{what} is an integer of {len(str(abs(number)))} digits, too large for a float "
+            "(the largest is about 1.8e308): scale it, or feed it as a float"
+        ) from None
+
+
 def _as_array(value, what: str) -> np.ndarray:
     """``value`` as a numeric array (lists of numbers become float64), or a clear error."""
     if value is None or isinstance(value, (bool, np.bool_, str, bytes)):
         raise DTypeError(f"{what} must be numeric, got {value!r}")
+    if isinstance(value, np.ma.MaskedArray):
+        raise DTypeError(
+            f"{what} is a masked array (numpy.ma); gates compute with every element, masked or not, and the "
+            "gradient would ignore the mask: pass x.filled(value) to fill the masked elements, "
+            "or x.compressed() to drop them"
+        )
+    if isinstance(value, int):
+        value = _as_float(value, what)
     try:
         array = np.asarray(value)
     except ValueError as error:  # ragged nested lists
         raise DTypeError(f"{what} is not a rectangular array of numbers: {error}") from None
     if array.dtype.kind not in "iuf":
         kind = "boolean" if array.dtype.kind == "b" else f"not numeric (dtype {array.dtype})"
-        raise DTypeError(f"{what} is {kind}; feed numbers, e.g. value.astype(np.float64)")
+        raise DTypeError(f"{what} is {kind}; give numbers, e.g. value.astype(np.float64)")
     if array.dtype.kind in "iu" and not isinstance(value, np.ndarray):
         array = array.astype(np.float64)
     return array
@@ -755,8 +986,8 @@ def _as_array(value, what: str) -> np.ndarray:
 def _as_feed(value, name: str):
     """A feed as the graph runs it: Python numbers as float, arrays as they are."""
     if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, (bool, np.bool_))):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
+        return _as_float(value, f"feed {name!r}")
+    if type(value) is np.ndarray and value.dtype.kind in "iuf":  # not a subclass: a masked array is refused
         return value
     return _as_array(value, f"feed {name!r}")
 

@@ -62,9 +62,19 @@ class Node:
     value
         The output of the last successful forward (a parameter's or a
         constant's value at all times); None before.
+    version : int
+        How many times ``value`` was assigned (``p.value = ...``, also
+        ``p.value -= ...``) or marked changed in place (:meth:`mark_changed`).
+        A forward records the versions of the parameters and constants it
+        read, and a backward refuses if one has moved since: the gates kept
+        the old values, so the gradient would mix old and new.
     grad
         dL/d(node) from the last backward; None before, and for nodes the
-        backward did not reach.
+        backward did not reach. An input's or parameter's ``.grad`` is an
+        array of its own, writable and shared with no other node (clip or
+        scale it in place freely). A gate node's ``.grad`` is the engine's
+        record of the pass, read-only: it may be the very array passed on to
+        another node (an add hands its upstream to both inputs unchanged).
     input_grads : tuple or None
         For a gate node, what its backward sent to each input in the last
         backward pass (``None`` entries for skipped inputs): the per-edge
@@ -73,7 +83,19 @@ class Node:
         The ``graph.scope(...)`` the node was created in, e.g. ``"layer1"``.
     """
 
-    __slots__ = ("graph", "name", "kind", "gate", "inputs", "requires_grad", "value", "grad", "input_grads", "scope")
+    __slots__ = (
+        "graph",
+        "name",
+        "kind",
+        "gate",
+        "inputs",
+        "requires_grad",
+        "_value",
+        "version",
+        "grad",
+        "input_grads",
+        "scope",
+    )
     __array_ufunc__ = None  # numpy arrays then defer to our reflected operators: array + node works
 
     def __init__(
@@ -89,8 +111,42 @@ class Node:
         scope: str | None = None,
     ):
         self.graph, self.name, self.kind, self.gate = graph, name, kind, gate
-        self.inputs, self.requires_grad, self.value, self.scope = inputs, requires_grad, value, scope
+        self.inputs, self.requires_grad, self._value, self.scope = inputs, requires_grad, value, scope
+        self.version = 0
         self.grad = self.input_grads = None
+
+    @property
+    def value(self):
+        return self._value
+
+    @value.setter
+    def value(self, value) -> None:
+        # The engine commits a pass's values to ``_value`` directly: ``version``
+        # counts the changes made from outside, to the leaves' values.
+        self._value = value
+        self.version += 1
+
+    def mark_changed(self) -> None:
+        """Say that ``value`` was changed in place, so that a backward of an older forward refuses.
+
+        Assigning ``node.value`` counts by itself; call this after writing
+        into the array instead, e.g. ``p.value[0] = 0.0`` or
+        ``np.clip(p.value, -1, 1, out=p.value)``. Every optimiser's ``step()``
+        calls it for the parameters it updates.
+
+        Examples
+        --------
+        >>> from graph import ComputationalGraph
+        >>> g = ComputationalGraph()
+        >>> w = g.parameter("w", [1.0, 2.0])
+        >>> loss = (w * w).sum()
+        >>> _ = g.forward()
+        >>> w.value *= 0.5                  # assignment: counted
+        >>> w.value[0] = 3.0; w.mark_changed()  # in place: say so
+        >>> w.version
+        2
+        """
+        self.version += 1
 
     @property
     def shape(self) -> tuple[int, ...] | None:

@@ -60,6 +60,7 @@ class Optimizer:
         for node, state in zip(self.params, self.state):
             if node.grad is not None:
                 self._update(node.value, np.asarray(node.grad, dtype=node.value.dtype), state)
+                node.mark_changed()  # a backward of the forward before this step would mix old and new values
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict) -> None:
         raise NotImplementedError

@@ -819,11 +819,11 @@ def _hand_over(results: list[tuple[str, int]], grads: list, owned: list[bool], v
     """The gradients of inputs and parameters by name, each an array the caller owns.
 
     A gradient is kept as the gate made it when it is already ours alone: an
-    array the pass summed (``owned``), or a gate's fresh result (writable,
-    not a view). Otherwise it is copied, in the layout of the node's value:
-    a read-only array (sum's broadcast view), a view whose base others may
-    see, an array that is also another node's gradient (an add passes its
-    upstream to both inputs), the seed, or a value of the pass.
+    array the pass summed (``owned``), or a gate's fresh result, or a view of
+    one (matmul reshapes its product). Otherwise it is copied, in the layout
+    of the node's value: a read-only array (sum's broadcast view), an array
+    that is, or views, another node's gradient (an add passes its upstream to
+    both inputs), the seed, or a value of the pass, or one handed out already.
     """
     handed: dict[str, Any] = {}
     given: set[int] = set()  # ids of the arrays handed to a node already
@@ -838,11 +838,21 @@ def _hand_over(results: list[tuple[str, int]], grads: list, owned: list[bool], v
                     result_slots = {s for _, s in results}
                     shared = _array_ids(grads[i] for i in range(len(grads)) if i not in result_slots)
                     shared |= _array_ids(values)
-                if not grad.flags.writeable or grad.base is not None or id(grad) in shared or id(grad) in given:
+                if _needs_copy(grad, shared, given):
                     grad = grads[slot] = _copy_like(grad, values[slot])
-            given.add(id(grad))
+            given.add(id(grad if grad.base is None else grad.base))
         handed[name] = grad
     return handed
+
+
+def _needs_copy(grad: np.ndarray, shared: set[int], given: set[int]) -> bool:
+    """Whether ``grad``'s memory may be seen by someone else: the engine, a gate, the caller."""
+    if not grad.flags.writeable:
+        return True
+    owner = grad if grad.base is None else grad.base
+    if not (isinstance(owner, np.ndarray) and owner.base is None):  # a view of a buffer we cannot trace
+        return True
+    return id(grad) in shared or id(owner) in shared or id(owner) in given
 
 
 def _array_ids(items) -> set[int]:

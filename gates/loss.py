@@ -225,6 +225,9 @@ class SoftmaxCrossEntropyGate(_LossGate):
             rows = (np.arange(len(labels)),) if logits.ndim == 2 else ()
             picked = self.log_softmax[(*rows, labels)]
             return self._reduce(-picked)
+        # A class with no label mass adds 0 · log softmax = 0, also where logits spread wider than the
+        # largest float make its log softmax -inf: clamped to the most negative float, 0 · -inf is not nan.
+        np.maximum(self.log_softmax, np.finfo(self.log_softmax.dtype).min, out=self.log_softmax)
         return self._reduce(-np.sum(labels * self.log_softmax, axis=-1))
 
     def backward(self, upstream):

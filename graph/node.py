@@ -34,7 +34,6 @@ from gates import (
     TransposeGate,
     shape_of,
 )
-
 from graph.errors import DTypeError, GateError
 
 if TYPE_CHECKING:

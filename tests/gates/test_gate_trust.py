@@ -409,6 +409,7 @@ def test_integer_labels_and_batchmean_of_zero_examples(reduction):
     assert grad.shape == (0, 4) and label_grad is None
     value, grads, _ = _quietly(gates.MSELossGate(reduction), np.zeros((0, 2)), np.zeros((0, 2)))
     assert (value == 0.0) if reduction == "sum" else np.isnan(value)
+    assert [grad.shape for grad in grads] == [(0, 2), (0, 2)]
 
 
 def test_mean_backward_of_an_empty_batch_through_a_graph():

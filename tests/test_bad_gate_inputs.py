@@ -10,7 +10,7 @@ from graph import ComputationalGraph, DTypeError, GateError
 
 
 def sugar_case(bad, error, match, good, feed, expected):
-    """``bad(x)`` builds a gate on input x (refused now or at forward); then ``good(x)`` on ``feed`` gives ``expected``."""
+    """``bad(x)`` builds a gate on input x, refused now or at forward; ``good(x)`` on ``feed`` gives ``expected``."""
 
     def build():
         g = ComputationalGraph()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gates.base import Gate
+from gates.base import Gate, divide, normalize_axes, real_number, shift_by_max
 
 __all__ = [
     "ExpGate",
@@ -66,10 +66,10 @@ class LogGate(Gate):
         return np.log(x)
 
     def backward(self, upstream):
-        return (upstream / self.x,)
+        return (divide(upstream, self.x),)
 
     def jvp(self, tangent_x):
-        return tangent_x / self.x
+        return divide(tangent_x, self.x)
 
     def to_onnx(self, builder, x):
         return builder.op("Log", x)
@@ -228,7 +228,8 @@ class LeakyReLUGate(Gate):
     Parameters
     ----------
     alpha : float, default 0.01
-        Slope for negative inputs (PyTorch's ``negative_slope``).
+        Slope for negative inputs (PyTorch's ``negative_slope``), a real
+        number; numpy scalars are taken as Python floats, so float32 stays float32.
     """
 
     symbol = "leaky_relu"
@@ -236,7 +237,7 @@ class LeakyReLUGate(Gate):
     local_gradient = "dz/dx = 1 if x > 0 else α"
 
     def __init__(self, alpha: float = 0.01):
-        self.alpha = alpha
+        self.alpha = real_number(alpha, self, "alpha")
 
     def forward(self, x):
         self.positive = np.greater(x, 0)
@@ -264,12 +265,12 @@ class SoftmaxGate(Gate):
 
     The backward is the Jacobian ``diag(z) - z zᵀ`` applied to the
     upstream gradient without building it; being symmetric, the same
-    Jacobian gives the jvp.
+    Jacobian gives the jvp. An empty input gives an empty output, as in PyTorch.
 
     Parameters
     ----------
     axis : int, default -1
-        The axis whose entries sum to one.
+        The axis whose entries sum to one; negative axes count from the end.
     """
 
     symbol = "softmax"
@@ -277,23 +278,33 @@ class SoftmaxGate(Gate):
     local_gradient = "dz_i/dx_j = z_i(δ_ij - z_j)"
 
     def __init__(self, axis: int = -1):
-        self.axis = axis
+        if isinstance(axis, (tuple, list)):
+            raise TypeError(f"SoftmaxGate axis must be one int, got {axis!r}: softmax normalises along one axis")
+        (self.axis,) = normalize_axes(axis, None, self)
+        self._ndim = self._axis = None
 
     def forward(self, x):
-        shifted = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
-        self.z = shifted / np.sum(shifted, axis=self.axis, keepdims=True)
+        ndim = np.ndim(x)
+        if ndim != self._ndim:
+            (self._axis,), self._ndim = normalize_axes(self.axis, ndim, self), ndim
+        self.z = _softmax(x, self._axis)
         return self.z
 
     def backward(self, upstream):
         z = self.z
-        return (z * (upstream - np.sum(upstream * z, axis=self.axis, keepdims=True)),)
+        return (z * (upstream - np.sum(upstream * z, axis=self._axis, keepdims=True)),)
 
     def jvp(self, tangent_x):
         z = self.z
-        return z * (tangent_x - np.sum(z * tangent_x, axis=self.axis, keepdims=True))
+        return z * (tangent_x - np.sum(z * tangent_x, axis=self._axis, keepdims=True))
 
     def to_onnx(self, builder, x):
-        return builder.op("Softmax", x, axis=int(self.axis))
+        return builder.op("Softmax", x, axis=self._axis)
 
     def __repr__(self) -> str:
         return f"SoftmaxGate(axis={self.axis})"
+
+
+def _softmax(x, axis: int):
+    shifted = np.exp(shift_by_max(x, axis))
+    return shifted / np.sum(shifted, axis=axis, keepdims=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gates.base import Gate, shape_of, tangent_sum, unbroadcast
+from gates.base import Gate, divide, real_number, shape_of, tangent_sum, unbroadcast
 
 __all__ = [
     "AddGate",
@@ -134,6 +134,9 @@ class DivideGate(Gate):
     backward  dL/dx = unbroadcast(upstream / y, x.shape)
               dL/dy = unbroadcast(-upstream * z / y, y.shape)      (z / y = x / y²)
     jvp       dz = (dx - z * dy) / y
+
+    Division by zero gives ±inf or nan as IEEE (and numpy, and PyTorch) say,
+    for Python floats as for arrays.
     """
 
     symbol = "/"
@@ -142,12 +145,12 @@ class DivideGate(Gate):
 
     def forward(self, x, y):
         self.x_shape, self.y = shape_of(x), y
-        self.z = x / y
+        self.z = divide(x, y)
         return self.z
 
     def backward(self, upstream):
         want_x, want_y = self.needs_input_grad
-        scaled = upstream / self.y
+        scaled = divide(upstream, self.y)
         return (
             unbroadcast(scaled, self.x_shape) if want_x else None,
             unbroadcast(-scaled * self.z, shape_of(self.y)) if want_y else None,
@@ -155,7 +158,7 @@ class DivideGate(Gate):
 
     def jvp(self, tangent_x, tangent_y):
         numerator = tangent_sum(shape_of(self.z), tangent_x, None if tangent_y is None else -self.z * tangent_y)
-        return numerator / self.y
+        return divide(numerator, self.y)
 
     def to_onnx(self, builder, x, y):
         return builder.op("Div", x, y)
@@ -190,22 +193,28 @@ class PowerGate(Gate):
     """Element-wise power with a fixed exponent ``p``.
 
     forward   z = x ** p
-    backward  dL/dx = upstream * p * x ** (p - 1)
+    backward  dL/dx = upstream * p * x ** (p - 1)      (0 for p = 0, even at x = 0)
     jvp       dz = p * x ** (p - 1) * dx
+
+    For ``p = 0`` the function is the constant 1, whose derivative is 0
+    everywhere: PyTorch's value at ``x = 0`` too, where the formula would
+    give ``0 * 0 ** -1 = nan``. Other exponents follow the formula, whose
+    value at ``x = 0`` is infinite for ``p < 1`` (as in PyTorch, with numpy's
+    divide-by-zero warning), 1 for ``p = 1`` and 0 for ``p > 1``.
 
     Parameters
     ----------
-    exponent : float
-        The constant power ``p``; ``PowerGate(-1)`` is the lecture's ``1/x``.
+    exponent : int or float
+        The constant power ``p``, a real number (numpy scalars are taken as
+        Python numbers, so float32 inputs stay float32); ``PowerGate(-1)`` is
+        the lecture's ``1/x``.
     """
 
     short_name = "pow"
     local_gradient = "dz/dx = p·x^(p-1)"
 
     def __init__(self, exponent: float):
-        if not np.isscalar(exponent) or isinstance(exponent, (bool, str)):
-            raise TypeError(f"PowerGate exponent must be a number, got {exponent!r}")
-        self.exponent = exponent
+        self.exponent = real_number(exponent, self, "exponent")
 
     @property
     def symbol(self) -> str:
@@ -217,11 +226,19 @@ class PowerGate(Gate):
 
     def backward(self, upstream):
         p = self.exponent
-        return (upstream * p * np.power(self.x, p - 1),)
+        if p == 0:
+            return (self._zeros(),)
+        return (upstream * (p * np.power(self.x, p - 1)),)
 
     def jvp(self, tangent_x):
         p = self.exponent
+        if p == 0:
+            return self._zeros()
         return p * np.power(self.x, p - 1) * tangent_x
+
+    def _zeros(self):
+        """The derivative of x ** 0: zeros shaped like x, whatever the upstream (inf or nan included)."""
+        return np.zeros_like(self.x, dtype=np.result_type(self.x, 1.0))[()]
 
     def to_onnx(self, builder, x):
         return builder.op("Pow", x, builder.constant(self.exponent))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import inspect
+import numbers
 
 import numpy as np
 
-__all__ = ["Gate", "unbroadcast", "shape_of", "tangent_sum"]
+__all__ = ["Gate", "unbroadcast", "shape_of", "tangent_sum", "normalize_axes", "real_number", "divide", "shift_by_max"]
 
 
 class Gate:
@@ -186,3 +187,116 @@ def tangent_sum(shape: tuple[int, ...], *terms):
     if total is None or shape_of(total) == shape:
         return total
     return np.broadcast_to(total, shape)
+
+
+def normalize_axes(axes, ndim: int | None, gate: Gate) -> tuple[int, ...] | None:
+    """Axis arguments as a tuple of axes in ``[0, ndim)``: the one check every gate that takes axes uses.
+
+    ``axes`` is None (all axes), an int or a sequence of ints; negative axes
+    count from the end, as in numpy. With ``ndim`` None (a gate's constructor,
+    before any input is known) only the types and literal repeats are checked
+    and the axes come back as given; a gate normalises them again against its
+    input's ``ndim`` in forward.
+
+    Raises
+    ------
+    TypeError
+        An axis is not an integer (bools and floats are not axes).
+    ValueError
+        An axis is out of range for ``ndim`` dimensions, or an axis repeats.
+
+    Examples
+    --------
+    >>> gate = Gate()
+    >>> normalize_axes((-1, 0), 3, gate), normalize_axes(1, 2, gate), normalize_axes(None, 2, gate)
+    ((2, 0), (1,), None)
+    >>> normalize_axes((0, -2), 2, gate)
+    Traceback (most recent call last):
+    ...
+    ValueError: Gate axes (0, -2) name axis 0 twice for an input with ndim 2
+    """
+    if axes is None:
+        return None
+    items = (axes,) if _is_integer(axes) else axes
+    if not isinstance(items, (tuple, list)) or not all(_is_integer(axis) for axis in items):
+        raise TypeError(
+            f"{type(gate).__name__} axis must be an int or a tuple of ints, got {axes!r} ({type(axes).__name__})"
+        )
+    items = tuple(int(axis) for axis in items)
+    if ndim is None:
+        normalized = items
+    else:
+        for axis in items:
+            if not -ndim <= axis < ndim:
+                valid = f"[{-ndim}, {ndim - 1}]" if ndim else "none: a 0-d input has no axes"
+                raise ValueError(
+                    f"{type(gate).__name__} axis {axis} is out of range for an input with ndim {ndim}; "
+                    f"valid axes: {valid}"
+                )
+        normalized = tuple(axis % ndim for axis in items)
+    repeated = [axis for position, axis in enumerate(normalized) if axis in normalized[:position]]
+    if repeated:
+        where = "" if ndim is None else f" for an input with ndim {ndim}"
+        raise ValueError(f"{type(gate).__name__} axes {axes!r} name axis {repeated[0]} twice{where}")
+    return normalized
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def real_number(value, gate: Gate, what: str) -> int | float:
+    """A gate's constant argument as a Python int or float, or a TypeError naming the gate.
+
+    numpy scalars become Python numbers, which numpy's casting rules treat as
+    weak: ``float32 ** 2`` stays float32, where ``float32 ** np.float64(2)``
+    would be float64. Bools, complex numbers, strings and arrays are refused.
+
+    >>> real_number(np.float64(0.5), Gate(), "alpha"), real_number(np.int64(2), Gate(), "exponent")
+    (0.5, 2)
+    >>> real_number(2 + 0j, Gate(), "exponent")
+    Traceback (most recent call last):
+    ...
+    TypeError: Gate exponent must be a real number (int or float), got (2+0j) of type complex
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{type(gate).__name__} {what} must be a real number (int or float), "
+            f"got {value!r} of type {type(value).__name__}"
+        )
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
+def divide(numerator, denominator):
+    """``numerator / denominator`` with IEEE results for Python numbers as for arrays.
+
+    Scalar graphs run on Python floats, where ``1.0 / 0.0`` raises
+    ZeroDivisionError; numpy, like PyTorch, gives ±inf or nan (and warns).
+    The division is tried in Python first, so the fast path costs nothing.
+
+    >>> divide(1.0, 4.0), divide(np.ones(2), 2.0)
+    (0.25, array([0.5, 0.5]))
+    >>> with np.errstate(divide="ignore"):
+    ...     divide(-1.0, 0.0)
+    np.float64(-inf)
+    """
+    try:
+        return numerator / denominator
+    except ZeroDivisionError:
+        return np.true_divide(numerator, denominator)
+
+
+def shift_by_max(x, axis: int):
+    """``x - max(x)`` along ``axis``, the shift that keeps exp() from overflowing.
+
+    A spread wider than the largest float (``[1e308, -1e308]``) overflows to
+    -inf, whose exp is the correct 0: that overflow is expected, not warned
+    about. An empty input comes back empty (numpy's max has no identity).
+
+    >>> shift_by_max(np.array([1e308, -1e308]), -1)
+    array([  0., -inf])
+    """
+    if np.size(x) == 0:
+        return np.asarray(x) * 1.0
+    with np.errstate(over="ignore"):
+        return x - np.max(x, axis=axis, keepdims=True)

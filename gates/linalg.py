@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gates.base import Gate, tangent_sum, unbroadcast
+from gates.base import Gate, normalize_axes, tangent_sum, unbroadcast
 
 __all__ = ["MatMulGate", "LinearGate", "TransposeGate", "ReshapeGate"]
 
@@ -123,6 +123,13 @@ class TransposeGate(Gate):
     forward   Z = transpose(X, axes)
     backward  dL/dX = transpose(upstream, inverse(axes))
     jvp       dZ = transpose(dX, axes)
+
+    Parameters
+    ----------
+    axes : tuple of int, optional
+        A permutation of the input's axes, negative ones counting from the
+        end as in numpy: ``(-1, 0, 1)`` moves the last axis first. None
+        reverses them all.
     """
 
     symbol = "T"
@@ -130,20 +137,37 @@ class TransposeGate(Gate):
     local_gradient = "dL/dX = (dL/dZ)ᵀ"
 
     def __init__(self, axes: tuple[int, ...] | None = None):
-        self.axes = None if axes is None else tuple(axes)
+        if axes is not None and not isinstance(axes, (tuple, list)):
+            raise TypeError(f"TransposeGate axes must be a tuple of ints (a permutation) or None, got {axes!r}")
+        self.axes = normalize_axes(axes, None, self)
+        self._ndim = self._permutation = None
 
     def forward(self, x):
-        return np.transpose(x, self.axes)
+        ndim = np.ndim(x)
+        if ndim != self._ndim:
+            self._permutation, self._ndim = self._permute(ndim), ndim
+        return np.transpose(x, self._permutation)
+
+    def _permute(self, ndim: int) -> tuple[int, ...]:
+        """The axes as a permutation of ``range(ndim)``, or a ValueError saying why they are not one."""
+        if self.axes is None:
+            return tuple(reversed(range(ndim)))
+        permutation = normalize_axes(self.axes, ndim, self)
+        if len(permutation) != ndim:
+            raise ValueError(
+                f"TransposeGate axes {self.axes} name {len(permutation)} axes, the input has ndim {ndim}: "
+                f"give a permutation of all {ndim} axes"
+            )
+        return permutation
 
     def backward(self, upstream):
-        inverse = None if self.axes is None else tuple(np.argsort(self.axes))
-        return (np.transpose(upstream, inverse),)
+        return (np.transpose(upstream, np.argsort(self._permutation)),)
 
     def jvp(self, tangent_x):
-        return np.transpose(tangent_x, self.axes)
+        return np.transpose(tangent_x, self._permutation)
 
     def to_onnx(self, builder, x):
-        return builder.op("Transpose", x) if self.axes is None else builder.op("Transpose", x, perm=list(self.axes))
+        return builder.op("Transpose", x, perm=list(self._permutation))
 
     def __repr__(self) -> str:
         return f"TransposeGate(axes={self.axes})"

@@ -7,6 +7,9 @@ Every loss reduces its per-element losses with ``reduction``:
 - ``"batchmean"``: their sum divided by the batch size N, the length of the
   first axis. This is the seed chapter's BCE, summed over the outputs and
   averaged over the examples, whose gradient gives ``dW = (1/N) dZᵀ A``.
+
+A mean over nothing (an empty batch) is nan, as in PyTorch, without a
+warning; a sum over nothing is 0. The gradients are then empty arrays.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import math
 
 import numpy as np
 
-from gates.base import Gate, shape_of, tangent_sum
+from gates.base import Gate, shape_of, shift_by_max, tangent_sum
 
 __all__ = [
     "MSELossGate",
@@ -40,10 +43,10 @@ class _LossGate(Gate):
         """Reduce the per-element losses and remember the gradient's scale."""
         if self.reduction == "sum":
             self.scale = 1
-        elif self.reduction == "mean":
-            self.scale = 1 / max(np.size(losses), 1)
         else:
-            self.scale = 1 / (np.shape(losses)[0] if np.ndim(losses) else 1)
+            count = np.size(losses) if self.reduction == "mean" else (np.shape(losses)[0] if np.ndim(losses) else 1)
+            # 0 * nan is nan, PyTorch's mean of nothing, where 0 / 0 would warn or raise.
+            self.scale = 1 / count if count else math.nan
         return np.sum(losses) * self.scale if self.scale != 1 else np.sum(losses)
 
     def __repr__(self) -> str:
@@ -192,8 +195,10 @@ class SoftmaxCrossEntropyGate(_LossGate):
 
     def forward(self, logits, labels):
         logits, labels = np.asarray(logits), np.asarray(labels)
-        if logits.ndim not in (1, 2):
-            raise ValueError(f"SoftmaxCrossEntropyGate logits must be (N, C) or (C,), got {logits.shape}")
+        if logits.ndim not in (1, 2) or logits.shape[-1] == 0:
+            raise ValueError(
+                f"SoftmaxCrossEntropyGate logits must be (N, C) or (C,) with at least one class, got {logits.shape}"
+            )
         self.integer_labels = labels.dtype.kind in "iu"
         if self.integer_labels:
             if labels.shape != logits.shape[:-1]:
@@ -206,15 +211,23 @@ class SoftmaxCrossEntropyGate(_LossGate):
                 raise ValueError(
                     f"SoftmaxCrossEntropyGate labels must lie in [0, {classes}), got {labels.min()}..{labels.max()}"
                 )
+        elif labels.shape == logits.shape[:-1]:
+            raise ValueError(
+                f"SoftmaxCrossEntropyGate of logits {logits.shape} and labels {labels.shape} of dtype {labels.dtype}: "
+                "class indices must be integers (labels.astype(np.int64)); or give one-hot rows like the logits"
+            )
         else:
             _check_same_shape(self, logits, labels, what="label rows")
-        shifted = logits - np.max(logits, axis=-1, keepdims=True)
+        shifted = shift_by_max(logits, -1)
         self.log_softmax = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
         self.labels = labels
         if self.integer_labels:
             rows = (np.arange(len(labels)),) if logits.ndim == 2 else ()
             picked = self.log_softmax[(*rows, labels)]
             return self._reduce(-picked)
+        # A class with no label mass adds 0 · log softmax = 0, also where logits spread wider than the
+        # largest float make its log softmax -inf: clamped to the most negative float, 0 · -inf is not nan.
+        np.maximum(self.log_softmax, np.finfo(self.log_softmax.dtype).min, out=self.log_softmax)
         return self._reduce(-np.sum(labels * self.log_softmax, axis=-1))
 
     def backward(self, upstream):

@@ -34,6 +34,7 @@ from gates import (
     TransposeGate,
     shape_of,
 )
+from graph.errors import DTypeError, GateError
 
 if TYPE_CHECKING:
     from gates import Gate
@@ -206,7 +207,7 @@ class Node:
                 f"x ** y needs a number as exponent, got node {exponent.name!r}; "
                 "for a variable exponent write (y * x.log()).exp()"
             )
-        return self._apply(PowerGate(exponent))
+        return self._apply(_make(PowerGate, exponent))
 
     def __neg__(self) -> Node:
         return self._apply(NegateGate())
@@ -216,9 +217,12 @@ class Node:
         """Transpose (all axes reversed)."""
         return self._apply(TransposeGate())
 
-    def transpose(self, axes: tuple[int, ...] | None = None) -> Node:
-        """Permute the axes as ``np.transpose`` does (reverse them by default)."""
-        return self._apply(TransposeGate(axes))
+    def transpose(self, *axes) -> Node:
+        """Permute the axes as ``np.transpose`` does: ``x.transpose((2, 0, 1))`` or ``x.transpose(2, 0, 1)``.
+
+        No axes reverse them all; negative axes count from the end.
+        """
+        return self._apply(_make(TransposeGate, axes[0] if len(axes) == 1 else (axes or None)))
 
     def reshape(self, *shape: int) -> Node:
         """Same elements, new shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``."""
@@ -226,11 +230,11 @@ class Node:
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Node:
         """Sum over ``axis`` (everything by default)."""
-        return self._apply(SumGate(axis, keepdims))
+        return self._apply(_make(SumGate, axis, keepdims))
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Node:
         """Mean over ``axis`` (everything by default)."""
-        return self._apply(MeanGate(axis, keepdims))
+        return self._apply(_make(MeanGate, axis, keepdims))
 
     def exp(self) -> Node:
         return self._apply(ExpGate())
@@ -254,10 +258,10 @@ class Node:
         return self._apply(ReLUGate())
 
     def leaky_relu(self, alpha: float = 0.01) -> Node:
-        return self._apply(LeakyReLUGate(alpha))
+        return self._apply(_make(LeakyReLUGate, alpha))
 
     def softmax(self, axis: int = -1) -> Node:
-        return self._apply(SoftmaxGate(axis))
+        return self._apply(_make(SoftmaxGate, axis))
 
     def maximum(self, other) -> Node:
         """Element-wise max(self, other); ties send the gradient to ``self``."""
@@ -266,6 +270,16 @@ class Node:
     def minimum(self, other) -> Node:
         """Element-wise min(self, other); ties send the gradient to ``self``."""
         return self._apply(MinGate(), other)
+
+
+def _make(gate_class: type[Gate], *arguments) -> Gate:
+    """A gate for the sugar; an argument its constructor refuses raises the graph's own error, same message."""
+    try:
+        return gate_class(*arguments)
+    except TypeError as error:
+        raise DTypeError(str(error)) from None
+    except ValueError as error:
+        raise GateError(str(error)) from None
 
 
 def _short(value) -> str:

@@ -21,6 +21,7 @@ import argparse
 import html
 import json
 import os
+import re
 import runpy
 import sys
 import xml.etree.ElementTree as ET
@@ -276,10 +277,8 @@ def to_html(
         "__VALUE__": VALUE_COLOR,
         "__GRAD__": GRAD_COLOR,
     }
-    page = _PAGE
-    for key, value in replacements.items():
-        page = page.replace(key, value)
-    return page
+    # One pass over the template: a value (a name in the SVG or the frames, say "__TITLE__") is never rescanned.
+    return re.sub(r"__[A-Z]+__", lambda match: replacements[match.group(0)], _PAGE)
 
 
 def animate(
@@ -463,9 +462,21 @@ def _slim(root: ET.Element) -> None:
             del element.attrib["id"]
 
 
+# Characters a JSON text must not hold literally inside an HTML <script> element. "<" can open
+# "</script", "<!--" or "<script", which move the HTML tokenizer into its script-data escaped and
+# double-escaped states, where the element no longer ends where it should and the page's own script
+# is swallowed; ">" and "&" for good measure in every other state; U+2028 and U+2029 end a line in
+# JavaScript before ES2019. JSON.parse reads the \u escapes back as the same characters.
+_SCRIPT_UNSAFE = {ord(c): f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"}
+
+
 def _script_json(data) -> str:
-    """JSON safe inside a <script> element."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    r"""JSON that reads back the same and cannot end, or change the parsing of, the <script> holding it.
+
+    >>> print(_script_json({"name": "<!--<script></script>&"}))
+    {"name":"\u003c!--\u003cscript\u003e\u003c/script\u003e\u0026"}
+    """
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_UNSAFE)
 
 
 # -- command line -------------------------------------------------------------------------------

@@ -14,11 +14,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import math
 import os
 import urllib.request
 import zlib
 from collections.abc import Mapping, Sequence
+from numbers import Real
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -69,6 +72,7 @@ FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 """Where Debian's ``dataset-fashion-mnist`` package puts the Fashion-MNIST IDX files."""
 
 _CHUNK = 1 << 16
+_MAX_IDX_DIMS = 32  # numpy's limit before 2.0 (64 since); no IDX data set comes near
 
 
 # -- the IDX format -------------------------------------------------------------------
@@ -107,49 +111,71 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
            [3, 4, 5]], dtype=uint8)
     """
     path = Path(path)
+    where = f"IDX file {str(path)!r}"
+    gzipped = False
     try:
         with open(path, "rb") as raw:
             gzipped = raw.read(2) == b"\x1f\x8b"
-        if gzipped:
-            with gzip.open(path, "rb") as stream:
-                content = stream.read()
-        else:
-            content = path.read_bytes()
+            raw.seek(0)
+            if gzipped:
+                with gzip.open(raw, "rb") as stream:
+                    return _read_idx_stream(stream, where, size=None)
+            return _read_idx_stream(raw, where, size=os.fstat(raw.fileno()).st_size)
     except FileNotFoundError:
-        raise DataFileError(f"IDX file {str(path)!r} does not exist") from None
+        raise DataFileError(f"{where} does not exist") from None
+    except IsADirectoryError:
+        raise DataFileError(f"{where} is a directory, not a file") from None
     except (OSError, EOFError, zlib.error) as error:
-        raise DataFileError(f"IDX file {str(path)!r} is not a readable gzip stream: {error}") from None
-    return _parse_idx(content, path)
+        kind = "a readable gzip stream" if gzipped else "readable"
+        raise DataFileError(f"{where} is not {kind}: {error}") from None
 
 
-def _parse_idx(content: bytes, path: Path) -> np.ndarray:
-    where = f"IDX file {str(path)!r}"
-    if len(content) < 4:
-        raise DataFileError(f"{where} is truncated: {len(content)} bytes, not even the 4-byte magic number")
-    zero1, zero2, code, ndim = content[:4]
+def _read_idx_stream(stream: BinaryIO, where: str, size: int | None) -> np.ndarray:
+    """Parse IDX from ``stream``: the header first, and the data only once the header is known to be possible.
+
+    ``size`` is the file's length when known (not gzipped); a gzip stream is
+    read in chunks up to what the header declares, so memory never exceeds
+    what the file really holds.
+    """
+    magic = stream.read(4)
+    if len(magic) < 4:
+        raise DataFileError(f"{where} is truncated: {len(magic)} bytes, not even the 4-byte magic number")
+    zero1, zero2, code, ndim = magic
     if zero1 or zero2 or code not in _IDX_DTYPES:
         raise DataFileError(
-            f"{where} is not an IDX file: magic number {content[:4].hex()} should be 0000 followed by a "
+            f"{where} is not an IDX file: magic number {magic.hex()} should be 0000 followed by a "
             f"type code ({', '.join(f'{c:02x}' for c in _IDX_DTYPES)}) and the number of dimensions"
         )
+    if not 1 <= ndim <= _MAX_IDX_DIMS:
+        raise DataFileError(
+            f"{where} declares {ndim} dimensions in its magic number {magic.hex()}; "
+            f"an IDX array has 1 to {_MAX_IDX_DIMS} (MNIST images have 3, labels 1)"
+        )
     header = 4 + 4 * ndim
-    if len(content) < header:
+    sizes = stream.read(4 * ndim)
+    if len(sizes) < 4 * ndim:
         raise DataFileError(
-            f"{where} is truncated in its header: {ndim} sizes need {header} bytes, found {len(content)}"
+            f"{where} is truncated in its header: {ndim} sizes need {header} bytes, found {4 + len(sizes)}"
         )
-    shape = tuple(int(n) for n in np.frombuffer(content, dtype=">u4", count=ndim, offset=4))
+    shape = tuple(int(n) for n in np.frombuffer(sizes, dtype=">u4"))
     dtype = np.dtype(_IDX_DTYPES[code])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    found = len(content) - header
-    if found < expected:
-        raise DataFileError(
-            f"{where} is truncated: shape {shape} of {dtype.newbyteorder('=').name} needs {expected} bytes of data, "
-            f"found {found}"
-        )
-    if found > expected:
-        raise DataFileError(f"{where} has {found - expected} bytes after the data its header {shape} describes")
-    data = np.frombuffer(content, dtype=dtype, offset=header).reshape(shape)
-    return data.astype(dtype.newbyteorder("="))
+    expected = math.prod(shape) * dtype.itemsize  # Python integers: sizes whose product overflows int64 stay exact
+    needs = f"shape {shape} of {dtype.newbyteorder('=').name} needs {expected:,} bytes of data"
+    if size is not None and size - header != expected:
+        found = size - header
+        if found < expected:
+            raise DataFileError(f"{where} is truncated: {needs}, found {found:,}")
+        raise DataFileError(f"{where} has {found - expected:,} bytes after the data its header {shape} describes")
+    content = bytearray()
+    while len(content) < expected:
+        chunk = stream.read(min(_CHUNK * 16, expected - len(content)))
+        if not chunk:
+            raise DataFileError(f"{where} is truncated: {needs}, found {len(content):,}")
+        content += chunk
+    extra = sum(len(chunk) for chunk in iter(lambda: stream.read(_CHUNK), b""))  # counted, never kept
+    if extra:
+        raise DataFileError(f"{where} has {extra:,} bytes after the data its header {shape} describes")
+    return np.frombuffer(content, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def write_idx(path: str | os.PathLike, array) -> None:
@@ -158,6 +184,8 @@ def write_idx(path: str | os.PathLike, array) -> None:
     The inverse of :func:`read_idx`, for tests and for one's own data sets.
     """
     array = np.ascontiguousarray(array)
+    if array.ndim == 0:
+        raise ValueError("IDX holds arrays of 1 or more dimensions, got a 0-d array: write np.atleast_1d(array)")
     code = _IDX_CODES.get(array.dtype.str.lstrip("<>|="))
     if code is None:
         raise TypeError(
@@ -168,7 +196,8 @@ def write_idx(path: str | os.PathLike, array) -> None:
     path = Path(path)
     if path.suffix == ".gz":
         content = gzip.compress(content, mtime=0)
-    path.write_bytes(content)
+    with atomic_write(path) as stream:
+        stream.write(content)
 
 
 def load_idx_directory(directory: str | os.PathLike):
@@ -188,6 +217,8 @@ def load_idx_directory(directory: str | os.PathLike):
         A file is missing, broken, or the images and labels disagree in number.
     """
     directory = Path(directory)
+    if directory.is_file():
+        raise DataFileError(f"data directory {str(directory)!r} is a file: pass the directory that holds the IDX files")
     if not directory.is_dir():
         raise DataFileError(f"data directory {str(directory)!r} does not exist")
     arrays = {}
@@ -281,16 +312,30 @@ def load_mnist(
     DataFileError
         A file arrived intact but is not valid IDX.
     """
+    bases = [url] if isinstance(url, str) else list(url)
+    if not bases or not all(isinstance(base, str) and base for base in bases):
+        raise ValueError(f"load_mnist url must be a base URL or a sequence of them, got {url!r}")
+    if isinstance(timeout, (bool, np.bool_)) or not isinstance(timeout, Real) or not 0 < timeout < math.inf:
+        raise ValueError(f"load_mnist timeout must be a positive number of seconds, got {timeout!r}")
+    missing = [name for name in MNIST_FILES.values() if name not in checksums]
+    if missing:
+        raise ValueError(f"load_mnist checksums lack {', '.join(missing)}: give a SHA-256 for each of the four files")
+    malformed = {name: checksums[name] for name in MNIST_FILES.values() if not _is_sha256(checksums[name])}
+    if malformed:
+        raise ValueError(f"load_mnist checksums must be 64 hex digits (SHA-256), got {malformed}")
     cache = Path(cache_dir) if cache_dir is not None else _default_cache() / "mnist"
     cache.mkdir(parents=True, exist_ok=True)
-    bases = [url] if isinstance(url, str) else list(url)
     for name in MNIST_FILES.values():
-        expected = checksums[name]
+        expected = checksums[name].lower()
         target = cache / name
         if target.is_file() and _sha256(target) == expected:
             continue
         _download_first(bases, name, target, expected, timeout)
     return load_idx_directory(cache)
+
+
+def _is_sha256(digest) -> bool:
+    return isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest.lower())
 
 
 def _default_cache() -> Path:
@@ -345,19 +390,32 @@ def _download(address: str, target: Path, expected: str, timeout: float) -> None
 
 
 def scale_images(images, dtype=np.float32) -> np.ndarray:
-    """Flatten images to rows and scale bytes 0..255 to [0, 1].
+    """Flatten images (N, ...) to rows (N, features) and scale bytes 0..255 to [0, 1].
+
+    Zero images give an empty (0, features) result.
 
     Examples
     --------
     >>> scale_images(np.array([[[0, 255], [51, 102]]], dtype=np.uint8))
     array([[0. , 1. , 0.2, 0.4]], dtype=float32)
+    >>> scale_images(np.zeros((0, 28, 28), dtype=np.uint8)).shape
+    (0, 784)
     """
     images = np.asarray(images)
-    return (images.reshape(len(images), -1) / np.asarray(255, dtype=dtype)).astype(dtype, copy=False)
+    dtype = np.dtype(dtype)
+    if images.ndim < 1:
+        raise ValueError(f"scale_images takes images of shape (N, ...), got a 0-d {images.dtype} array")
+    if dtype.kind != "f":
+        raise TypeError(f"scale_images returns floats in [0, 1]: dtype must be a float dtype, got {dtype}")
+    # reshape(N, -1) cannot infer the width of zero rows: give it
+    rows = images.reshape(len(images), math.prod(images.shape[1:]))
+    return (rows / np.asarray(255, dtype=dtype)).astype(dtype, copy=False)
 
 
 def one_hot(labels, classes: int | None = None, dtype=np.float32) -> np.ndarray:
     """Integer labels (N,) as one-hot rows (N, classes).
+
+    ``classes`` defaults to the largest label plus one (0 for no labels).
 
     Examples
     --------
@@ -369,7 +427,11 @@ def one_hot(labels, classes: int | None = None, dtype=np.float32) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise ValueError(f"one_hot needs integer labels of shape (N,), got {labels.dtype} {labels.shape}")
-    classes = int(labels.max()) + 1 if classes is None and labels.size else int(classes or 0)
+    if classes is None:
+        classes = int(labels.max()) + 1 if labels.size else 0
+    elif isinstance(classes, (bool, np.bool_)) or not isinstance(classes, (int, np.integer)) or classes < 0:
+        raise ValueError(f"one_hot classes must be a whole number >= 0, got {classes!r}")
+    classes = int(classes)
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         raise ValueError(f"one_hot labels must lie in [0, {classes}), got {labels.min()}..{labels.max()}")
     rows = np.zeros((len(labels), classes), dtype=dtype)

@@ -18,7 +18,8 @@ with no backward since then changes nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from numbers import Real
 
 import numpy as np
 
@@ -39,15 +40,21 @@ class Optimizer:
     """
 
     def __init__(self, params: Iterable[Node], lr: float):
+        name = type(self).__name__
+        if isinstance(params, Node):
+            raise TypeError(f"{name} takes an iterable of parameter nodes, got the single node {params!r}: use [node]")
         self.params = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+            raise ValueError(f"{name} got an empty parameter list")
+        seen: set[int] = set()
         for node in self.params:
             if not isinstance(node, Node) or node.kind != "parameter":
-                raise TypeError(f"{type(self).__name__} updates parameter nodes, got {node!r}")
-        if lr < 0:
-            raise ValueError(f"invalid learning rate {lr}: it must be >= 0")
-        self.lr = float(lr)
+                raise TypeError(f"{name} updates parameter nodes, got {node!r}")
+            if id(node) in seen:
+                # torch.optim warns here; stepping a parameter twice per step() is never what was meant
+                raise ValueError(f"{name} got parameter {node.name!r} more than once: list each parameter once")
+            seen.add(id(node))
+        self.lr = _hyperparameter(self, "learning rate (lr)", lr, minimum=0.0)
         self.state: list[dict] = [{} for _ in self.params]
 
     def zero_grad(self) -> None:
@@ -108,14 +115,12 @@ class SGD(Optimizer):
         nesterov: bool = False,
     ):
         super().__init__(params, lr)
-        if momentum < 0:
-            raise ValueError(f"invalid momentum {momentum}: it must be >= 0")
-        if weight_decay < 0:
-            raise ValueError(f"invalid weight_decay {weight_decay}: it must be >= 0")
-        if nesterov and (momentum <= 0 or dampening != 0):
+        self.momentum = _hyperparameter(self, "momentum", momentum, minimum=0.0)
+        self.dampening = _hyperparameter(self, "dampening", dampening)
+        self.weight_decay = _hyperparameter(self, "weight_decay", weight_decay, minimum=0.0)
+        self.nesterov = _flag(self, "nesterov", nesterov)
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
-        self.momentum, self.dampening = float(momentum), float(dampening)
-        self.weight_decay, self.nesterov = float(weight_decay), bool(nesterov)
 
     def _update(self, param, grad, state):
         if self.weight_decay:
@@ -186,15 +191,15 @@ class Adam(Optimizer):
         amsgrad: bool = False,
     ):
         super().__init__(params, lr)
-        beta1, beta2 = betas
-        if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
-            raise ValueError(f"invalid betas {betas}: each must lie in [0, 1)")
-        if eps < 0:
-            raise ValueError(f"invalid eps {eps}: it must be >= 0")
-        if weight_decay < 0:
-            raise ValueError(f"invalid weight_decay {weight_decay}: it must be >= 0")
-        self.betas = (float(beta1), float(beta2))
-        self.eps, self.weight_decay, self.amsgrad = float(eps), float(weight_decay), bool(amsgrad)
+        if isinstance(betas, str) or not isinstance(betas, Sequence) or len(betas) != 2:
+            raise TypeError(f"Adam betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (
+            _hyperparameter(self, "betas[0]", betas[0], minimum=0.0, below=1.0),
+            _hyperparameter(self, "betas[1]", betas[1], minimum=0.0, below=1.0),
+        )
+        self.eps = _hyperparameter(self, "eps", eps, minimum=0.0)
+        self.weight_decay = _hyperparameter(self, "weight_decay", weight_decay, minimum=0.0)
+        self.amsgrad = _flag(self, "amsgrad", amsgrad)
 
     def _update(self, param, grad, state):
         beta1, beta2 = self.betas
@@ -230,3 +235,37 @@ class Adam(Optimizer):
             "weight_decay": self.weight_decay,
             "amsgrad": self.amsgrad,
         }
+
+
+def _hyperparameter(
+    optimizer: Optimizer,
+    name: str,
+    value,
+    *,
+    minimum: float | None = None,
+    below: float | None = None,
+) -> float:
+    """``value`` as a float, refused unless it is a finite real number in range.
+
+    The ranges are ``torch.optim``'s (lr, momentum, eps, weight_decay >= 0;
+    betas in [0, 1)). PyTorch's ``not 0.0 <= value`` refuses NaN but lets
+    infinity through; here infinity is refused too, since any step with it
+    makes every parameter infinite or NaN.
+    """
+    where = f"{type(optimizer).__name__} {name}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{where} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"invalid {where} {value}: it must be a finite number")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"invalid {where} {value}: it must be >= {minimum}")
+    if below is not None and value >= below:
+        raise ValueError(f"invalid {where} {value}: it must lie in [{minimum}, {below})")
+    return value
+
+
+def _flag(optimizer: Optimizer, name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{type(optimizer).__name__} {name} must be True or False, got {value!r}")
+    return bool(value)

@@ -178,13 +178,20 @@ def fit(
     FloatingPointError
         The loss became inf or nan: the learning rate is probably too high.
     """
-    x = model.inputs(x)
-    targets = model.targets(y)
-    labels = model.labels(y) if model.classifier else None
-    if len(targets) != len(x):
-        raise ValueError(f"x has {len(x)} examples but y has {len(targets)}")
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}")
+    _count("fit", "epochs", epochs, 0)
+    _count("fit", "batch_size", batch_size, 1)
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"fit needs an optimiser such as Adam(model.parameters()), got {optimizer!r}")
+    owned = {id(node) for node in model.parameters()}
+    if not any(id(node) in owned for node in optimizer.params):
+        raise ValueError(
+            f"the optimiser updates none of this {model.architecture}'s parameters: build it on model.parameters()"
+        )
+    x, targets, labels = _examples(model, x, y, "fit")
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise ValueError(f"fit validation must be a pair (x, y), got {type(validation).__name__}")
+        _examples(model, *validation, "fit validation")  # refused now, not after an epoch of training
     rng = np.random.default_rng(seed) if shuffle else None
     bar_factory = _progress_bar(progress)
     history = History()
@@ -244,20 +251,33 @@ def evaluate(model: Model, x: ArrayLike, y: ArrayLike, batch_size: int = 2000) -
     >>> sorted(evaluate(model, np.eye(2), np.array([0, 1])))
     ['accuracy', 'loss']
     """
-    x = model.inputs(x)
-    targets = model.targets(y)
-    labels = model.labels(y) if model.classifier else None
+    _count("evaluate", "batch_size", batch_size, 1)
+    x, targets, labels = _examples(model, x, y, "evaluate")
     total_loss, correct = 0.0, 0
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
     for start in range(0, len(x), batch_size):
         rows = slice(start, start + batch_size)  # in order: a view of the data, not a copy
         batch_loss, output = model.forward(x[rows], targets[rows])
         total_loss += batch_loss * _weight(model, min(batch_size, len(x) - start))
         if labels is not None:
             correct += int(np.count_nonzero(model.classes(output) == labels[rows]))
-    n = max(len(x), 1)
+    n = len(x)
     return {"loss": total_loss / n, "accuracy": correct / n if labels is not None else None}
+
+
+def _count(function: str, name: str, value, minimum: int) -> None:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{function} {name} must be a whole number >= {minimum}, got {value!r}")
+
+
+def _examples(model: Model, x: ArrayLike, y: ArrayLike, what: str):
+    """``X``, targets and labels (None unless a classifier) as the model takes them, refused unless they pair up."""
+    x = model.inputs(x)
+    targets = model.targets(y)
+    if len(targets) != len(x):
+        raise ValueError(f"{what}: x has {len(x)} examples but y has {len(targets)}")
+    if not len(x):
+        raise ValueError(f"{what} needs at least one example, got x of shape {x.shape}")
+    return x, targets, model.labels(y) if model.classifier else None
 
 
 def _weight(model: Model, count: int) -> int:

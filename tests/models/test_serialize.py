@@ -136,7 +136,7 @@ BAD_FILES = {
     "unknown class": (lambda p: write_npz(p, good_meta(**{"class": "ResNet"}), **GOOD_ARRAYS), "unknown model class"),
     "bad config": (
         lambda p: write_npz(p, good_meta(config={"sizes": [3, 2], "activation": "swish"}), **GOOD_ARRAYS),
-        "does not build a MLP",
+        r"its MLP config is wrong: activation is 'swish', it should be one of \('relu'",
     ),
     "missing parameter": (lambda p: write_npz(p, good_meta(), W1=GOOD_ARRAYS["W1"]), "parameter b1 is missing"),
     "extra array": (lambda p: write_npz(p, good_meta(), extra=np.zeros(1), **GOOD_ARRAYS), "unexpected array 'extra'"),

@@ -452,7 +452,7 @@ class _Measurement:
 
 
 def _measure(gate: Gate, inputs, upstream, rng: np.random.Generator, eps: float) -> _Measurement:
-    """Run ``gate`` at float64 copies of ``inputs``: its backward (random upstream unless given), centred differences."""
+    """Run ``gate`` at float64 copies of ``inputs``: backward (random upstream unless given), centred differences."""
     points = [_float64_copy(x) for x in inputs]
     arguments = _arguments(points, inputs)
     gate.needs_input_grad = (True,) * len(arguments)

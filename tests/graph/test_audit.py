@@ -151,3 +151,28 @@ def test_check_gate_on_a_transposed_view_differentiates_the_view():
     x, y = rng.standard_normal((2, 3)), rng.standard_normal((4, 3)).T  # y: a (3, 4) transposed view
     assert max(check_gate(MatMulGate(), x, y).values()) < 1e-8
     assert max(check_gate(MatMulGate(), np.asfortranarray(rng.standard_normal((3, 2))), x).values()) < 1e-8
+
+
+def test_a_gate_breaking_the_contract_or_raising_is_a_failing_row_not_a_crash():
+    class OneGradient(Gate):
+        def forward(self, x, y):
+            return x * y
+
+        def backward(self, upstream):
+            return (upstream,)
+
+    class RaisesInBackward(Gate):
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, upstream):
+            raise ValueError("not written yet")
+
+    g = ComputationalGraph()
+    x = g.input("x")
+    g.add_gate(RaisesInBackward(), g.add_gate(OneGradient(), x, x, name="short"), name="raises")
+    report = audit(g, {"x": np.ones(2)})
+    assert [row.node for row in report.failed] == ["short", "raises"]
+    assert report["short"].note == "OneGradient.backward must return a tuple of 2 gradients, one per input"
+    assert report["raises"].note == "the check's forward or backward raised ValueError: not written yet"
+    assert np.isnan(report["short"].max_error)

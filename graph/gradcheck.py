@@ -533,12 +533,12 @@ def _audit_node(node, rng: np.random.Generator, eps: float, rtol: float, atol: f
 
 def _kink_slopes(measured: _Measurement, index: int, element, got: float, eps, rtol, atol):
     """The one-sided slopes (left, right) at an element at a kink with the backward between them; else None."""
-    point = measured.points[index]
-    centre = np.array(measured.run(), dtype=np.float64)
-    upstream = measured.upstream
-    left = float(np.sum(upstream * (centre - _shifted(measured.run, point, element, -eps)))) / eps
-    right = float(np.sum(upstream * (_shifted(measured.run, point, element, eps) - centre))) / eps
-    measured.run()  # the copy's cache back at the checked point
+    point, upstream = measured.points[index], measured.upstream
+    with np.errstate(all="ignore"):  # as in the audit's own differences: a non-finite slope is no kink
+        centre = np.array(measured.run(), dtype=np.float64)
+        left = float(np.sum(upstream * (centre - _shifted(measured.run, point, element, -eps)))) / eps
+        right = float(np.sum(upstream * (_shifted(measured.run, point, element, eps) - centre))) / eps
+        measured.run()  # the copy's cache back at the checked point
     tolerance = atol + rtol * max(abs(left), abs(right))
     at_kink = abs(right - left) > _KINK_TOLERANCES * tolerance
     between = min(left, right) - tolerance <= got <= max(left, right) + tolerance

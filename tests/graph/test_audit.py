@@ -176,3 +176,11 @@ def test_a_gate_breaking_the_contract_or_raising_is_a_failing_row_not_a_crash():
     assert report["short"].note == "OneGradient.backward must return a tuple of 2 gradients, one per input"
     assert report["raises"].note == "the check's forward or backward raised ValueError: not written yet"
     assert np.isnan(report["short"].max_error)
+
+
+def test_a_singular_point_is_a_failing_row_without_warnings():
+    g = ComputationalGraph()
+    g.input("x").sqrt().sum()
+    report = audit(g, {"x": np.array([0.0, 1.0])})  # sqrt'(0) is infinite: nothing to compare
+    assert [row.node for row in report.failed] == ["sqrt_1"] and np.isnan(report["sqrt_1"].max_error)
+    assert "element (0,): analytic inf vs numeric nan" in report["sqrt_1"].note

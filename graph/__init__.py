@@ -28,7 +28,7 @@ from graph.errors import (
     OutputError,
     ShapeError,
 )
-from graph.gradcheck import check_gate, check_graph, numerical_gradient
+from graph.gradcheck import AuditReport, AuditRow, audit, check_gate, check_graph, numerical_gradient
 from graph.graph import ComputationalGraph
 from graph.jacobian import jacobian
 from graph.node import Node
@@ -39,6 +39,9 @@ __all__ = [
     "Node",
     "check_gate",
     "check_graph",
+    "audit",
+    "AuditReport",
+    "AuditRow",
     "numerical_gradient",
     "jacobian",
     "export_onnx",

@@ -24,8 +24,16 @@ def test_lecture_circuits_prints_the_lectures_numbers(capsys):
 def test_custom_gate_example_passes_the_good_gate_and_catches_the_bug(capsys):
     out = run_example("custom_gate.py", capsys)
     assert "SoftplusGate passes check_gate" in out
-    assert "BuggySoftplusGate input 0, element (6,): analytic 26.19154105 vs numeric 1.242156705" in out
+    assert "BuggySoftplusGate input 0, element (6,): analytic 26.19154105 vs numeric 1.242156704" in out
     assert "a graph using it passes check_graph" in out
+    mlp = out.split("an MLP with BuggySoftplusGate inside fails check_graph:")[1]
+    failure, buggy, fixed = mlp.split("\n\n")[:3]
+    assert failure.strip().startswith("gradient of 'W1', element (")
+    assert "the gate node whose own backward fails its check: node 'hidden' (BuggySoftplusGate)" in failure
+    rows = [line.split() for line in buggy.splitlines()[2:-1]]
+    assert [row[0] for row in rows if row[3] == "FAIL"] == ["hidden"] and len(rows) == 10
+    assert buggy.splitlines()[-1].startswith("1 of 10 gate nodes fail: 'hidden'")
+    assert fixed.splitlines()[-1].startswith("all 10 gate nodes pass")
 
 
 def test_numerical_vs_analytic_agree_and_numerical_is_slower(capsys):

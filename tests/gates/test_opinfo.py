@@ -87,9 +87,7 @@ def binary(pairs=BROADCAST_PAIRS):
 
 def over(shapes, argument_sets, fits=lambda shape, arguments: True):
     """Every shape with every set of gate arguments that fits it."""
-    return tuple(
-        Case((shape,), arguments) for shape in shapes for arguments in argument_sets if fits(shape, arguments)
-    )
+    return tuple(Case((shape,), arguments) for shape in shapes for arguments in argument_sets if fits(shape, arguments))
 
 
 def axes_fit(shape, arguments) -> bool:
@@ -149,16 +147,18 @@ def ties_to_first(compare):
     """max/min where a tie sends the whole gradient to x (ours, documented), as autograd code."""
 
     def function(x, y):
-        shape = np.broadcast_shapes(anp.shape(x), anp.shape(y))
-        x, y = anp.broadcast_to(x, shape), anp.broadcast_to(y, shape)
+        # Adding zeros broadcasts both with a gradient that sums back; autograd's where would not.
+        zeros = np.zeros(np.broadcast_shapes(anp.shape(x), anp.shape(y)))
+        x, y = x + zeros, y + zeros
         return anp.where(compare(x, y), x, y)
 
     return function
 
 
-# BCE on probabilities clamps each log at -100, as PyTorch's BCELoss does. dL/dA is PyTorch's
-# (A - Y) / max(A (1 - A), 1e-12); our dL/dY is the derivative of the clamped value, finite at
-# A = 0 or 1 where PyTorch's is ±inf. The two functions below write that convention out.
+# BCE on probabilities clamps each log at -100, as PyTorch's BCELoss does, and floors the
+# denominator of dL/dA = (A - Y) / (A (1 - A)) at 1e-12 (PyTorch at float32's 1e-12, 4e-9 less).
+# Our dL/dY is the derivative of the clamped value, finite at A = 0 or 1 where PyTorch's is
+# ±inf. The functions below write that convention out: PyTorch's value, our two gradients.
 LOG_FLOOR = math.exp(-100)
 
 
@@ -168,7 +168,14 @@ def clamped_logs(a):
 
 def torch_bce_clamped(a, y, reduction="mean"):
     log_a, log_1ma = (torch.log(t).clamp(min=-100) for t in (a, 1 - a))
-    per_element = F.binary_cross_entropy(a, y.detach(), reduction="none") + (y - y.detach()) * (log_1ma - log_a).detach()
+    grad_a = (a - y) / (a * (1 - a)).clamp(min=1e-12)
+    grad_y = log_1ma - log_a
+    # Zero-valued terms whose gradients are the convention's, added to PyTorch's value.
+    per_element = (
+        F.binary_cross_entropy(a.detach(), y.detach(), reduction="none")
+        + (a - a.detach()) * grad_a.detach()
+        + (y - y.detach()) * grad_y.detach()
+    )
     return reduced(per_element, reduction)
 
 
@@ -217,9 +224,7 @@ TABLE = (
         sum((unary(exponent=p) for p in (0, 1, 2, 3)), ())
         + unary(((), (3, 4)), exponent=np.float64(2))
         + unary(((), (3, 4)), exponent=np.int64(3)),
-        singular=tuple(
-            Singular(f"x=0,p={p}", ([0.0, -0.0, 1.5],), {"exponent": p}) for p in (0, 1, 2, 3)
-        ),
+        singular=tuple(Singular(f"x=0,p={p}", ([0.0, -0.0, 1.5],), {"exponent": p}) for p in (0, 1, 2, 3)),
     ),
     OpInfo(
         "power(negative p)",
@@ -331,7 +336,7 @@ TABLE = (
         "sigmoid",
         SigmoidGate,
         torch.sigmoid,
-        lambda x: 1 / (1 + anp.exp(-x)),
+        lambda x: anp.exp(-anp.logaddexp(0, -x)),  # 1 / (1 + exp(-x)) without inf / inf at x = -1000
         (normal,),
         unary(),
         singular=(Singular("extremes", ([-1000.0, -80.0, 0.0, 80.0, 1000.0],)),),
@@ -566,3 +571,4 @@ def test_every_gate_has_an_entry():
     gate_classes = {c for c in classes if isinstance(c, type) and issubclass(c, Gate) and c is not Gate}
     covered = {type(op.gate(**op.cases[0].arguments)) for op in TABLE}
     assert gate_classes - covered == set()
+

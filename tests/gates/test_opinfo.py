@@ -572,3 +572,11 @@ def test_every_gate_has_an_entry():
     covered = {type(op.gate(**op.cases[0].arguments)) for op in TABLE}
     assert gate_classes - covered == set()
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_clamps_its_logs_at_minus_100_in_float32_too(dtype):
+    # The table found it: flooring A at exp(-100), a float32 subnormal, clamped log 0 at -99.97.
+    gate = BinaryCrossEntropyGate("sum")
+    loss = gate.forward(np.array([0.0, 1.0], dtype), np.array([1.0, 0.0], dtype))
+    assert loss == 200.0
+    np.testing.assert_array_equal(gate.backward(dtype(1))[1], [100.0, -100.0])

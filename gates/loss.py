@@ -11,7 +11,6 @@ Every loss reduces its per-element losses with ``reduction``:
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from gates.base import Gate, shape_of, tangent_sum

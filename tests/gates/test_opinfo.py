@@ -20,10 +20,10 @@ import autograd.numpy as anp
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from autograd.extend import defvjp, primitive
 from inputs import away_from_zero, normal, positive, probability
 from opinfo_samples import Case, OpInfo, Singular, run_sample, samples
+from torch.nn import functional
 
 import gates
 from gates import (
@@ -121,6 +121,10 @@ def reduced(per_element, reduction):
     return per_element.sum() / (per_element.shape[0] if per_element.ndim else 1)
 
 
+def torch_bce_with_logits(z, y, reduction="mean"):
+    return reduced(functional.binary_cross_entropy_with_logits(z, y, reduction="none"), reduction)
+
+
 def torch_transpose(x, axes=None):
     return x.permute(tuple(reversed(range(x.ndim))) if axes is None else axes)
 
@@ -172,7 +176,7 @@ def torch_bce_clamped(a, y, reduction="mean"):
     grad_y = log_1ma - log_a
     # Zero-valued terms whose gradients are the convention's, added to PyTorch's value.
     per_element = (
-        F.binary_cross_entropy(a.detach(), y.detach(), reduction="none")
+        functional.binary_cross_entropy(a.detach(), y.detach(), reduction="none")
         + (a - a.detach()) * grad_a.detach()
         + (y - y.detach()) * grad_y.detach()
     )
@@ -362,7 +366,7 @@ TABLE = (
     OpInfo(
         "leaky_relu",
         LeakyReLUGate,
-        lambda x, alpha=0.01: F.leaky_relu(x, float(alpha)),
+        lambda x, alpha=0.01: functional.leaky_relu(x, float(alpha)),
         lambda x, alpha=0.01: anp.where(x > 0, x, alpha * x),
         (away_from_zero,),
         unary() + unary(alpha=0.2) + unary(((), (3, 4)), alpha=np.float64(0.1)),
@@ -490,7 +494,7 @@ TABLE = (
     OpInfo(
         "mse",
         MSELossGate,
-        lambda p, y, reduction="mean": reduced(F.mse_loss(p, y, reduction="none"), reduction),
+        lambda p, y, reduction="mean": reduced(functional.mse_loss(p, y, reduction="none"), reduction),
         lambda p, y, reduction="mean": reduced((p - y) ** 2, reduction),
         (normal, normal),
         losses(),
@@ -498,7 +502,7 @@ TABLE = (
     OpInfo(
         "bce",
         BinaryCrossEntropyGate,
-        lambda a, y, reduction="mean": reduced(F.binary_cross_entropy(a, y, reduction="none"), reduction),
+        lambda a, y, reduction="mean": reduced(functional.binary_cross_entropy(a, y, reduction="none"), reduction),
         lambda a, y, reduction="mean": reduced(-(y * anp.log(a) + (1 - y) * anp.log(1 - a)), reduction),
         (probability, probability),
         losses(),
@@ -517,7 +521,9 @@ TABLE = (
     OpInfo(
         "bce_with_logits",
         BinaryCrossEntropyWithLogitsGate,
-        lambda z, y, reduction="mean": reduced(F.binary_cross_entropy_with_logits(z, y, reduction="none"), reduction),
+        lambda z, y, reduction="mean": reduced(
+            functional.binary_cross_entropy_with_logits(z, y, reduction="none"), reduction
+        ),
         lambda z, y, reduction="mean": reduced(anp.logaddexp(0, z) - z * y, reduction),
         (normal, probability),
         losses(),
@@ -526,7 +532,7 @@ TABLE = (
     OpInfo(
         "softmax_cross_entropy(class indices)",
         SoftmaxCrossEntropyGate,
-        lambda z, labels, reduction="mean": reduced(F.cross_entropy(z, labels, reduction="none"), reduction),
+        lambda z, labels, reduction="mean": reduced(functional.cross_entropy(z, labels, reduction="none"), reduction),
         autograd_cross_entropy,
         (normal, labels_of_three),
         tuple(
@@ -543,7 +549,7 @@ TABLE = (
     OpInfo(
         "softmax_cross_entropy(label rows)",
         SoftmaxCrossEntropyGate,
-        lambda z, y, reduction="mean": reduced(F.cross_entropy(z, y, reduction="none"), reduction),
+        lambda z, y, reduction="mean": reduced(functional.cross_entropy(z, y, reduction="none"), reduction),
         autograd_cross_entropy,
         (normal, probability),
         tuple(Case((shape, shape), {"reduction": r}) for shape in ((4, 3), (3,), (1, 5), (0, 3)) for r in REDUCTIONS),

@@ -262,7 +262,7 @@ def _dtype_of(x):
     return np.asarray(x).dtype
 
 
-def _ownership(grads: dict[str, Any], inputs: dict[str, Any], seed: np.ndarray) -> list[str]:
+def ownership_problems(grads: dict[str, Any], inputs: dict[str, Any], seed: np.ndarray) -> list[str]:
     """Gradients the user owns: numbers, or writable arrays sharing memory with nothing else."""
     problems = []
     arrays = {}
@@ -325,7 +325,7 @@ def run_sample(sample: Sample) -> list[str]:
             problems.append(f"input {name} was modified")
     if not np.array_equal(seed, seed_copy, equal_nan=True):
         problems.append("the upstream seed was modified")
-    problems += _ownership(grads, feeds, seed)
+    problems += ownership_problems(grads, feeds, seed)
     return problems
 
 

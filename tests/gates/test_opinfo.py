@@ -22,7 +22,7 @@ import pytest
 import torch
 from autograd.extend import defvjp, primitive
 from inputs import away_from_zero, normal, positive, probability
-from opinfo_samples import Case, OpInfo, Singular, run_sample, samples
+from opinfo_samples import Case, OpInfo, Singular, ownership_problems, run_sample, samples
 from torch.nn import functional
 
 import gates
@@ -121,6 +121,11 @@ def reduced(per_element, reduction):
     return per_element.sum() / (per_element.shape[0] if per_element.ndim else 1)
 
 
+def autograd_transpose(x, axes=None):
+    # autograd's own vjp inverts the permutation with argsort, which needs the axes non-negative.
+    return anp.transpose(x, None if axes is None else [axis % x.ndim for axis in axes])
+
+
 def torch_bce_with_logits(z, y, reduction="mean"):
     return reduced(functional.binary_cross_entropy_with_logits(z, y, reduction="none"), reduction)
 
@@ -130,6 +135,8 @@ def torch_transpose(x, axes=None):
 
 
 def autograd_softmax(x, axis=-1):
+    if x.shape[axis] == 0:  # the max over an empty axis has no identity; softmax of nothing is nothing
+        return x
     shifted = anp.exp(x - anp.max(x, axis=axis, keepdims=True))
     return shifted / anp.sum(shifted, axis=axis, keepdims=True)
 
@@ -145,6 +152,9 @@ def autograd_cross_entropy(z, labels, reduction="mean"):
         rows = (np.arange(len(labels)),) if z.ndim == 2 else ()
         return reduced(-log_p[(*rows, labels)], reduction)
     return reduced(-anp.sum(labels * log_p, axis=-1), reduction)
+
+
+TIES_TO_FIRST = "a tie sends the whole gradient to the first input, documented (PyTorch splits it in halves)"
 
 
 def ties_to_first(compare):
@@ -269,14 +279,14 @@ TABLE = (
                 ([[0.5, 1.0, 2.0], [1.0, 1.0, -1.0]], [1.0, 1.0, 2.0]),
                 torch=lambda x, y: torch.where(x >= y, x, y),
                 autograd=ties_to_first(lambda x, y: x >= y),
-                convention="a tie sends the whole gradient to the first input (PyTorch splits it in halves)",
+                convention=TIES_TO_FIRST,
             ),
             Singular(
                 "0d tie",
                 (1.0, 1.0),
                 torch=lambda x, y: torch.where(x >= y, x, y),
                 autograd=ties_to_first(lambda x, y: x >= y),
-                convention="a tie sends the whole gradient to the first input (PyTorch splits it in halves)",
+                convention=TIES_TO_FIRST,
             ),
         ),
     ),
@@ -293,7 +303,7 @@ TABLE = (
                 ([[0.5, 1.0, 2.0], [1.0, 1.0, -1.0]], [1.0, 1.0, 2.0]),
                 torch=lambda x, y: torch.where(x <= y, x, y),
                 autograd=ties_to_first(lambda x, y: x <= y),
-                convention="a tie sends the whole gradient to the first input (PyTorch splits it in halves)",
+                convention=TIES_TO_FIRST,
             ),
         ),
     ),
@@ -433,7 +443,7 @@ TABLE = (
         "transpose",
         TransposeGate,
         torch_transpose,
-        lambda x, axes=None: anp.transpose(x, axes),
+        autograd_transpose,
         (normal,),
         over(((), (5,)), ({},))
         + over(((3, 4), (0, 3)), ({}, {"axes": (1, 0)}, {"axes": (-1, -2)}, {"axes": (0, -1)}))
@@ -586,3 +596,58 @@ def test_bce_clamps_its_logs_at_minus_100_in_float32_too(dtype):
     loss = gate.forward(np.array([0.0, 1.0], dtype), np.array([1.0, 0.0], dtype))
     assert loss == 200.0
     np.testing.assert_array_equal(gate.backward(dtype(1))[1], [100.0, -100.0])
+
+
+# -- the checks themselves: each catches the fault it is there for ------------------------------------
+
+
+class DoubledGradient(MultiplyGate):
+    def backward(self, upstream):
+        return tuple(2 * grad for grad in super().backward(upstream))
+
+
+class ChangesItsInput(NegateGate):
+    def forward(self, x):
+        x *= 2
+        return -x / 2
+
+
+class Float64Gradient(NegateGate):
+    def backward(self, upstream):
+        return (-np.asarray(upstream, np.float64),)
+
+
+class Float64Value(NegateGate):
+    def forward(self, x):
+        return -np.asarray(x, np.float64)
+
+
+@pytest.mark.parametrize(
+    ("gate", "arity", "fault"),
+    [
+        (DoubledGradient, 2, "grad x0 vs torch"),
+        (ChangesItsInput, 1, "input x0 was modified"),
+        (Float64Gradient, 1, "grad x0 is float64, the inputs are float32"),
+        (Float64Value, 1, "value is float64, the inputs are float32"),
+    ],
+)
+def test_the_runner_reports_a_faulty_gate(gate, arity, fault):
+    references = (torch.mul, anp.multiply) if arity == 2 else (torch.neg, anp.negative)
+    op = OpInfo("faulty", gate, *references, (normal,) * arity, (Case(((3, 4),) * arity),))
+    sample = next(s for s in samples(op) if s.id.endswith("float32-contiguous"))
+    assert any(problem.startswith(fault) for problem in run_sample(sample))
+
+
+def test_the_ownership_check_reports_shared_and_read_only_gradients():
+    x, seed = np.ones(3), np.ones(3)
+    frozen = np.zeros(3)
+    frozen.flags.writeable = False
+    problems = ownership_problems({"x0": x[::-1], "x1": seed, "x2": frozen, "x3": frozen[:2]}, {"x0": x}, seed)
+    assert problems == [
+        "grad x0 shares memory with input x0",
+        "grad x1 shares memory with the upstream seed",
+        "grad x2 is read-only",
+        "grad x3 is read-only",
+        "grads x2 and x3 share memory",
+    ]
+    assert ownership_problems({"x0": np.ones(3), "x1": np.float32(1.0), "x2": 2.0}, {"x0": x}, seed) == []

@@ -14,8 +14,6 @@ warning; a sum over nothing is 0. The gradients are then empty arrays.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from gates.base import Gate, shape_of, shift_by_max, tangent_sum
@@ -28,7 +26,7 @@ __all__ = [
 ]
 
 REDUCTIONS = ("mean", "sum", "batchmean")
-_LOG_FLOOR = math.exp(-100)  # log() of anything smaller is clamped to -100, as PyTorch's BCELoss does
+_LOG_CLAMP = -100.0  # BCE's logs are clamped here, as PyTorch's BCELoss does
 
 
 class _LossGate(Gate):
@@ -112,8 +110,7 @@ class BinaryCrossEntropyGate(_LossGate):
     def forward(self, probabilities, targets):
         _check_same_shape(self, probabilities, targets)
         self.a, self.y = probabilities, targets
-        self.log_a = np.log(np.maximum(probabilities, _LOG_FLOOR))
-        self.log_1ma = np.log(np.maximum(1 - probabilities, _LOG_FLOOR))
+        self.log_a, self.log_1ma = _clamped_log(probabilities), _clamped_log(1 - probabilities)
         return self._reduce(-(targets * self.log_a + (1 - targets) * self.log_1ma))
 
     def backward(self, upstream):
@@ -132,6 +129,16 @@ class BinaryCrossEntropyGate(_LossGate):
         if tangent_y is not None:
             total += np.sum((self.log_1ma - self.log_a) * tangent_y)
         return total * self.scale
+
+
+def _clamped_log(x):
+    """``max(log x, -100)``, with log 0 = -inf clamped too and no divide-by-zero warning.
+
+    Clamping the log rather than flooring ``x`` at exp(-100) keeps the clamp at
+    -100 in float32, where exp(-100) is a subnormal whose log is -99.97.
+    """
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(x), _LOG_CLAMP)
 
 
 class BinaryCrossEntropyWithLogitsGate(_LossGate):

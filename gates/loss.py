@@ -14,6 +14,8 @@ warning; a sum over nothing is 0. The gradients are then empty arrays.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from gates.base import Gate, shape_of, shift_by_max, tangent_sum

@@ -262,7 +262,8 @@ b2 has shape (3,), the architecture needs (1,)
         raise ModelFileError(f"{where}: its {name} config is wrong: " + _listing(problems))
 
     sizes = _LAYER_SIZES[name](config)
-    architecture = f"{name} {'-'.join(map(str, sizes))}"
+    layers = "-".join(map(str, sizes))
+    architecture = f"{name} {layers if len(layers) <= 60 else layers[:57] + '...'}"  # a hostile file may list millions
     expected = {}
     for index, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=1):
         expected[f"W{index}"], expected[f"b{index}"] = (n_out, n_in), (n_out,)

@@ -3,7 +3,6 @@ parameter versions, a thread-safe collector pause, atomic rewire, and clear refu
 
 import gc
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -226,35 +225,73 @@ def test_an_adam_step_counts_as_a_change():
 # -- 4. the collector pause nests and is thread-safe -----------------------------------------------
 
 
+class WaitsInsideItsPass(gates.Gate):
+    """y = x, whose first forward holds its thread inside the pass until ``release`` is set."""
+
+    def __init__(self, inside: threading.Event, release: threading.Event):
+        self.inside, self.release = inside, release
+
+    def forward(self, x):
+        self.inside.set()
+        self.release.wait(timeout=5)
+        return x * 1.0
+
+    def backward(self, upstream):
+        return (upstream,)
+
+
 def test_passes_in_two_threads_never_leave_the_collector_disabled(monkeypatch):
-    """gc.disable made slow, so that the other thread runs between reading the collector's state and
-    switching it off: without a lock, one thread then records "off" and never turns it back on."""
-    real_disable = gc.disable
+    """The interleaving that left the collector off, made certain: thread B reads the collector's
+    state while thread A's pass has it paused ("off"), A's pass ends and turns it on, then B turns it
+    off and, having read "off", never turns it back on; every later pause then reads "off" too.
+    Then a few hundred passes in each thread, at the same time."""
+    a_inside, b_has_read, a_done, b_done = (threading.Event() for _ in range(4))
+    real_isenabled = gc.isenabled
 
-    def slow_disable():
-        time.sleep(0.0002)
-        real_disable()
+    def isenabled_then_wait_for_a():
+        enabled = real_isenabled()
+        if threading.current_thread().name == "B" and not b_has_read.is_set():
+            b_has_read.set()
+            a_done.wait(timeout=5)
+        return enabled
 
-    monkeypatch.setattr(gc, "disable", slow_disable)
-
-    def run(factor, results):
-        g = ComputationalGraph()
-        x = g.input("x")
-        (x * factor).sum()
-        for i in range(200):
+    def passes(g, factor, results, count=300):
+        for i in range(count):
             value = g.forward(x=np.full(3, float(i)))
             grad = g.backward()["x"]
-            results.append(value == 3 * factor * i and np.all(grad == factor))
+            results.append(bool(value == 3 * factor * i and np.all(grad == factor)))
 
-    assert gc.isenabled()
-    results = {1.0: [], 2.0: []}
-    threads = [threading.Thread(target=run, args=(factor, out)) for factor, out in results.items()]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert gc.isenabled()
-    assert all(len(out) == 200 and all(out) for out in results.values())
+    def thread_a(results):
+        g = ComputationalGraph()
+        (g.add_gate(WaitsInsideItsPass(a_inside, b_has_read), g.input("x")) * 1.0).sum()
+        g.forward(x=np.zeros(3))  # waits, inside its pass, until B has read the collector's state
+        a_done.set()
+        b_done.wait(timeout=5)  # no pause of A's may end between B's and the next
+        passes(g, 1.0, results)
+
+    def thread_b(results):
+        g = ComputationalGraph()
+        (g.input("x") * 2.0).sum()
+        g.forward(x=np.zeros(3))
+        b_has_read.set()  # where B never needed to read it (A's pause was on): let A go on
+        b_done.set()
+        passes(g, 2.0, results)
+
+    monkeypatch.setattr(gc, "isenabled", isenabled_then_wait_for_a)
+    results = {"A": [], "B": []}
+    a = threading.Thread(target=thread_a, args=(results["A"],), name="A")
+    b = threading.Thread(target=thread_b, args=(results["B"],), name="B")
+    try:
+        a.start()
+        a_inside.wait(timeout=5)
+        b.start()
+        a.join()
+        b.join()
+    finally:
+        enabled_afterwards = real_isenabled()
+        gc.enable()  # whatever happened, the rest of the suite runs with the collector on
+    assert enabled_afterwards
+    assert results["A"] == [True] * 300 and results["B"] == [True] * 300
 
 
 def test_a_collector_switched_off_by_the_user_stays_off():

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pytest
 
 import gates
 from graph import ComputationalGraph, GateError
@@ -75,3 +76,12 @@ def after_forward(bad, error, match):
         return g, lambda: bad(g)
 
     return Case(build, error, match, run_circuit, CIRCUIT_RESULT)
+
+
+def check_case(case: Case) -> None:
+    """The bad call raises ``case.error`` matching ``case.match``; a correct call then gives ``case.expected``."""
+    g, bad_call = case.build()
+    with pytest.raises(case.error, match=case.match):
+        bad_call()
+    if case.good is not None:
+        assert case.good(g) == case.expected

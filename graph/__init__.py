@@ -32,7 +32,7 @@ from graph.gradcheck import AuditReport, AuditRow, audit, check_gate, check_grap
 from graph.graph import ComputationalGraph
 from graph.jacobian import jacobian
 from graph.node import Node
-from graph.onnx_export import export_onnx
+from graph.views.onnx_export import export_onnx
 
 __all__ = [
     "ComputationalGraph",

@@ -13,7 +13,7 @@ import pytest
 
 from gates import AddGate, LinearGate, MSELossGate, MultiplyGate, ReLUGate
 from graph import BackwardError, ComputationalGraph
-from graph.animate import animate, frames, main, to_html
+from graph.views.animate import animate, frames, main, to_html
 from models.lecture import first_circuit, patterns_circuit, sigmoid_neuron
 
 SVG = "{http://www.w3.org/2000/svg}"

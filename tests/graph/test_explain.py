@@ -5,7 +5,7 @@ import pytest
 
 from gates import AddGate, LinearGate, MaxGate, MultiplyGate
 from graph import BackwardError, ComputationalGraph
-from graph.explain import explain
+from graph.views.explain import explain
 from models.lecture import first_circuit
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from gates import AddGate, LinearGate, MaxGate, MultiplyGate, ReLUGate, SumGate
 from graph import ComputationalGraph, GraphvizNotFoundError
-from graph.export import format_value, render, to_dot, to_svg
+from graph.views.diagram import format_value, render, to_dot, to_svg
 from models import lecture
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 
 from graph.errors import BackwardError
-from graph.export import _argument_name, _number, local_formula
+from graph.views.diagram import _argument_name, _number, local_formula
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph

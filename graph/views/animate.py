@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from graph.errors import BackwardError
-from graph.explain import _block, _d, _expression, _heading, _received, _reverse_order
-from graph.export import GRAD_COLOR, VALUE_COLOR, _pipe, format_value, to_dot
+from graph.views.diagram import GRAD_COLOR, VALUE_COLOR, _pipe, format_value, to_dot
+from graph.views.explain import _block, _d, _expression, _heading, _received, _reverse_order
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph

@@ -5,11 +5,28 @@ then the gradients from the output back to every input, upstream times local
 at each gate, summed where a node fans out. :func:`animate` writes that walk
 for any graph as a single self-contained page (inline SVG, CSS and script; no
 network) with play/pause, previous/next, a slider, keyboard arrows and a speed
-control. The diagram is the one :mod:`graph.export` draws, laid out once by
-Graphviz's ``dot``; the page only reveals and highlights parts of it. The
-captions are :func:`graph.explain.explain`'s text, step by step.
+control. The diagram is the one :mod:`graph.views.diagram` draws, laid out
+once by Graphviz's ``dot``; the page only reveals and highlights its parts,
+found by the classes and data attributes the diagram documents. The captions
+are :func:`graph.views.explain.explain`'s text, step by step.
 
-Like export, this reads a graph and never runs it.
+Like every view, this reads the last pass and never runs the graph.
+
+The page is made of three files shipped with the package,
+``graph/views/page/page.html``, ``page.css`` and ``page.js``, inlined into
+one HTML file with the diagram and the page's data, a JSON object:
+
+``title``, ``summary``
+    The page's heading and the line under it.
+``settings``
+    ``interval_ms`` (milliseconds a step when playing at 1×),
+    ``badge_margin`` (room above and below the drawing for the badges, in
+    the drawing's units) and ``colors`` (``value``, ``gradient``, ``focus``).
+``steps``
+    One object per :class:`Frame`, in playing order: ``phase``
+    (``"forward"`` or ``"backward"``), ``node``, ``headline``, ``caption``,
+    ``badge``, ``sums`` (a list of ``{"node", "text"}``) and ``edges`` (a
+    list of ``{"source", "target"}``).
 
 Command line: ``python -m graph.animate script.py`` runs the script and writes
 one page per graph it leaves behind that has run forward and backward.
@@ -18,7 +35,6 @@ one page per graph it leaves behind that has run forward and backward.
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import os
 import re
@@ -26,24 +42,44 @@ import runpy
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from graph.errors import BackwardError
-from graph.views.diagram import GRAD_COLOR, VALUE_COLOR, _pipe, format_value, to_dot
-from graph.views.explain import _block, _d, _expression, _heading, _received, _reverse_order
+from graph.views import diagram
+from graph.views.explain import heading, node_block
+from graph.views.record import LastPass
+from graph.views.text import expression, fan_out_sum, format_value, grad_name
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from graph.graph import ComputationalGraph
     from graph.node import Node
 
-__all__ = ["Frame", "frames", "to_html", "animate", "main"]
+__all__ = ["Frame", "FanOutSum", "Edge", "frames", "to_html", "animate", "page_file", "main"]
 
+FOCUS_COLOR = "#f59e0b"
+_BADGE_MARGIN = 24  # room above and below the drawing for the badge the page writes beside a node
 _SVG_NS = "http://www.w3.org/2000/svg"
 _XLINK_NS = "http://www.w3.org/1999/xlink"
-_BADGE_MARGIN = 24  # room above and below the drawing for the badge the page writes beside a node
+
+
+class FanOutSum(NamedTuple):
+    """The running sum at a fan-out node, as a step of the backward pass leaves it."""
+
+    node: str
+    text: str
+
+
+class Edge(NamedTuple):
+    """A drawn edge by its nodes' names."""
+
+    source: str
+    target: str
 
 
 @dataclass(frozen=True)
@@ -58,17 +94,17 @@ class Frame:
     headline : str
         The step in one sentence.
     caption : str
-        The step in detail: for the backward pass, :func:`graph.explain.explain`'s
+        The step in detail: for the backward pass, :func:`graph.views.explain.explain`'s
         block for the node; for the forward pass, its first line and the inputs.
     badge : str
         What the page writes on the node: its value (forward) or gradient (backward).
-    sums : tuple of (str, str)
+    sums : tuple of FanOutSum
         Running sums at fan-out: for each input of this gate that feeds more than
         one gate, its name and the branches' gradients received so far.
-    edges : tuple of (str, str)
-        The edges lit in this step, as (source, target) node names: a gate's
-        inputs, along which values arrive (forward) or gradients leave
-        (backward); in the backward pass of a leaf, the edges its gradient came back along.
+    edges : tuple of Edge
+        The edges lit in this step: a gate's inputs, along which values
+        arrive (forward) or gradients leave (backward); in the backward pass
+        of a leaf, the edges its gradient came back along.
     """
 
     phase: str
@@ -76,8 +112,8 @@ class Frame:
     headline: str
     caption: str
     badge: str
-    sums: tuple[tuple[str, str], ...] = ()
-    edges: tuple[tuple[str, str], ...] = ()
+    sums: tuple[FanOutSum, ...] = ()
+    edges: tuple[Edge, ...] = ()
 
 
 def frames(graph: ComputationalGraph, *, precision: int = 4, max_elements: int = 6) -> list[Frame]:
@@ -85,8 +121,8 @@ def frames(graph: ComputationalGraph, *, precision: int = 4, max_elements: int =
 
     First one step per node holding a value, in topological order (leaves
     first); then one step per node the backward pass reached, in the reverse
-    topological order :func:`graph.explain.explain` uses, from the output
-    back to the leaves.
+    topological order :func:`graph.views.explain.explain` uses, from the
+    output back to the leaves.
 
     Parameters
     ----------
@@ -114,30 +150,33 @@ def frames(graph: ComputationalGraph, *, precision: int = 4, max_elements: int =
     >>> frames(g)[-2].caption
     'x   input   value -2\\n  dL/dx = -4'
     """
-    backward_order = [node for node in _reverse_order(graph) if node.grad is not None]
-    if not backward_order:
+    last = LastPass(graph)
+    if not last.backward_order:
         raise BackwardError("animate() shows the last forward and backward pass: run forward() and backward() first")
 
     def text(value) -> str:
         return format_value(value, precision, max_elements)
 
-    steps = [_forward_frame(node, text, precision) for node in graph.nodes if node.value is not None]
-    received = _received(graph)
+    steps = [_forward_frame(last, node, text, precision) for node in last.forward_order]
     arrived: dict[str, list] = {}  # gradients each fan-out node has received so far
-    output = backward_order[0]
-    for node in backward_order:
-        steps.append(_backward_frame(node, node is output, received, arrived, text, precision))
+    output = last.backward_order[0]
+    for node in last.backward_order:
+        steps.append(_backward_frame(last, node, node is output, arrived, text, precision))
     return steps
 
 
-def _forward_frame(node: Node, text, precision: int) -> Frame:
-    value = text(node.value)
-    lines = [_heading(node, precision)]
-    if node.kind == "gate":
-        arguments = ", ".join(f"{source.name} = {text(source.value)}" for source in node.inputs)
+def _forward_frame(last: LastPass, node: Node, text: Callable[[Any], str], precision: int) -> Frame:
+    value = text(last.value(node))
+    lines = [heading(last, node, precision)]
+    if node.gate is not None:
+        arguments = ", ".join(f"{source.name} = {text(last.value(source))}" for source in node.inputs)
         lines.append(f"  inputs    {arguments}")
-        headline = f"{node.name} = {_substituted(node, text)} = {value}"
-        edges = tuple((source.name, node.name) for source in node.inputs)
+        if all(not np.shape(last.value(source)) for source in node.inputs):
+            written = expression(node.gate, [text(last.value(source)) for source in node.inputs])
+        else:
+            written = expression(node.gate, [source.name for source in node.inputs])
+        headline = f"{node.name} = {written} = {value}"
+        edges = tuple(Edge(source.name, node.name) for source in node.inputs)
     else:
         headline = {
             "input": f"{node.name} is an input: the forward pass starts from its value {value}",
@@ -150,37 +189,23 @@ def _forward_frame(node: Node, text, precision: int) -> Frame:
     return Frame("forward", node.name, headline + ".", "\n".join(lines), f"= {value}", edges=edges)
 
 
-def _substituted(node: Node, text) -> str:
-    """``-2 + 5`` for ``x + y``: the expression with the inputs' values in place of their names."""
-    values = [text(source.value) for source in node.inputs]
-    symbol = str(node.gate.symbol)
-    if len(values) == 2 and symbol and not symbol[0].isalpha() and all(not np.shape(s.value) for s in node.inputs):
-        second = f"({values[1]})" if values[1].startswith("-") else values[1]
-        return f"{values[0]} {symbol} {second}"
-    if all(not np.shape(source.value) for source in node.inputs):
-        return f"{node.gate.short_name}({', '.join(values)})"
-    return _expression(node)
-
-
-def _backward_frame(node: Node, is_output: bool, received, arrived, text, precision: int) -> Frame:
-    grad = text(node.grad)
-    caption = _block(node, received.get(node.name, []), precision)
-    badge = f"{_d(node.name)} = {grad}"
-    start = f"The backward pass starts at the output {node.name}: {_d(node.name)} = {grad}. " if is_output else ""
-    if node.kind != "gate":
-        branches = received.get(node.name, [])
-        edges = tuple(dict.fromkeys((node.name, target.name) for target, _, _ in branches))
+def _backward_frame(
+    last: LastPass, node: Node, is_output: bool, arrived: dict[str, list], text: Callable[[Any], str], precision: int
+) -> Frame:
+    caption = node_block(last, node, precision)
+    badge = f"{grad_name(node.name)} = {text(last.grad(node))}"
+    start = f"The backward pass starts at the output {node.name}: {badge}. " if is_output else ""
+    if node.gate is None:
+        branches = last.received(node)
+        edges = tuple(dict.fromkeys(Edge(node.name, part.target.name) for part in branches))
         if len(branches) > 1:
             headline = f"{node.name} fed {len(branches)} gates; the gradients they sent back add up: {badge}."
         else:
             headline = f"{node.name} has its gradient: {badge}."
         return Frame("backward", node.name, start + headline, caption, badge, edges=edges)
 
-    wanting = [
-        (source, sent)
-        for source, sent in zip(node.inputs, node.input_grads or ())
-        if sent is not None and source.requires_grad
-    ]
+    wanting = [(source, last.sent(node, position)) for position, source in enumerate(node.inputs)]
+    wanting = [(source, sent) for source, sent in wanting if sent is not None]
     names = list(dict.fromkeys(source.name for source, _ in wanting))
     targets = " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
     if names:
@@ -191,29 +216,21 @@ def _backward_frame(node: Node, is_output: bool, received, arrived, text, precis
     else:
         headline = f"{node.name} receives {badge}; none of its inputs needs a gradient."
 
-    sums = []
     for source, sent in wanting:
         arrived.setdefault(source.name, []).append(sent)
-    for name in names:
-        total = len(received.get(name, []))
-        if total > 1:
-            parts = arrived[name]
-            sums.append((name, _running_sum(name, parts, total, text)))
+    sums = []
+    for source in dict.fromkeys(source for source, _ in wanting):
+        expected = len(last.received(source))
+        if expected > 1:
+            parts = arrived[source.name]
+            subtotal = parts[0]
+            for part in parts[1:]:
+                subtotal = subtotal + part
+            sums.append(FanOutSum(source.name, fan_out_sum(parts, subtotal, text, expected=expected)))
     if sums:
         caption += "\n" + "\n".join(f"  {'sum at ' + name:<10}{line}" for name, line in sums)
-    edges = tuple(dict.fromkeys((source.name, node.name) for source, _ in wanting))
+    edges = tuple(dict.fromkeys(Edge(source.name, node.name) for source, _ in wanting))
     return Frame("backward", node.name, start + headline, caption, badge, tuple(sums), edges)
-
-
-def _running_sum(name: str, parts: list, total: int, text) -> str:
-    """``Σ -4 + 2 = -2 so far (2 of 3 branches)``: what a fan-out node has received until now."""
-    subtotal = parts[0]
-    for part in parts[1:]:
-        subtotal = subtotal + part
-    done = "all" if len(parts) == total else "so far"
-    if all(not np.shape(part) for part in parts):
-        return f"Σ {' + '.join(text(part) for part in parts)} = {text(subtotal)} ({done}: {len(parts)} of {total})"
-    return f"Σ {text(subtotal)} ({done}: {len(parts)} of {total} branches)"
 
 
 # -- the page -------------------------------------------------------------------------------
@@ -241,44 +258,40 @@ def to_html(
         Graphviz's ``dot`` program, which lays the diagram out, is not installed.
     """
     steps = frames(graph, precision=precision, max_elements=max_elements)
-    dot = to_dot(
-        graph, precision=precision, max_elements=max_elements, local_gradients=local_gradients, rankdir=rankdir
+    svg = diagram.to_svg(
+        graph,
+        precision=precision,
+        max_elements=max_elements,
+        local_gradients=local_gradients,
+        rankdir=rankdir,
+        compact=True,
     )
-    # Tighter than a printed diagram, so that a lecture circuit fits a screen's width at a readable size.
-    dot.attr(ranksep="0.25", nodesep="0.2")
-    dot.node_attr["margin"] = "0.04,0.02"
-    svg = _pipe(dot, "svg", "dot").decode("utf-8")
-    svg, dot_ids, edge_index = _prepare_svg(svg, graph, steps)
-    data = [
-        {
-            "p": frame.phase[0],
-            "n": dot_ids[frame.node],
-            "h": frame.headline,
-            "c": frame.caption,
-            "b": frame.badge,
-            "s": [[dot_ids[name], line] for name, line in frame.sums],
-            "e": [edge_index[edge] for edge in frame.edges if edge in edge_index],
-        }
-        for frame in steps
-    ]
-    gates = sum(node.kind == "gate" for node in graph.nodes)
-    title = title or "Backpropagation, step by step"
-    summary = (
-        f"{len(graph.nodes)} nodes, {gates} gates · {sum(f.phase == 'forward' for f in steps)} forward steps, "
-        f"{sum(f.phase == 'backward' for f in steps)} backward steps"
-    )
-    replacements = {
-        "__TITLE__": html.escape(title),
-        "__SUMMARY__": html.escape(summary),
-        "__LAST__": str(len(steps) - 1),
-        "__INTERVAL__": str(int(interval * 1000)),
-        "__SVG__": svg,
-        "__FRAMES__": _script_json(data),
-        "__VALUE__": VALUE_COLOR,
-        "__GRAD__": GRAD_COLOR,
+    gates = sum(node.gate is not None for node in graph.nodes)
+    forward = sum(frame.phase == "forward" for frame in steps)
+    data = {
+        "title": title or "Backpropagation, step by step",
+        "summary": (
+            f"{len(graph.nodes)} nodes, {gates} gates · {forward} forward steps, {len(steps) - forward} backward steps"
+        ),
+        "settings": {
+            "interval_ms": round(interval * 1000),
+            "badge_margin": _BADGE_MARGIN,
+            "colors": {"value": diagram.VALUE_COLOR, "gradient": diagram.GRAD_COLOR, "focus": FOCUS_COLOR},
+        },
+        "steps": [
+            {
+                "phase": frame.phase,
+                "node": frame.node,
+                "headline": frame.headline,
+                "caption": frame.caption,
+                "badge": frame.badge,
+                "sums": [sum_._asdict() for sum_ in frame.sums],
+                "edges": [edge._asdict() for edge in frame.edges],
+            }
+            for frame in steps
+        ],
     }
-    # One pass over the template: a value (a name in the SVG or the frames, say "__TITLE__") is never rescanned.
-    return re.sub(r"__[A-Z]+__", lambda match: replacements[match.group(0)], _PAGE)
+    return _page(_slim(svg), data)
 
 
 def animate(
@@ -299,7 +312,7 @@ def animate(
     highlights one node: in the forward pass the value it produced, in the
     backward pass its upstream gradient, the local gradient and what it sends
     to each input, with the running sum where an input fans out. The caption
-    is :func:`graph.explain.explain`'s text for that node.
+    is :func:`graph.views.explain.explain`'s text for that node.
 
     Parameters
     ----------
@@ -315,7 +328,7 @@ def animate(
         Arrays with more elements are shown as shape, dtype, mean and norm.
     local_gradients : bool, default False
         Also write each gate's local-gradient formula under its name in the
-        diagram (the caption always gives it), as :func:`graph.export.to_dot` does.
+        diagram (the caption always gives it), as :func:`graph.views.diagram.to_dot` does.
     rankdir : {"LR", "TB", "RL", "BT"}, default "LR"
         Direction of the forward pass in the diagram.
     interval : float, default 1.2
@@ -359,107 +372,62 @@ def animate(
     return path
 
 
-def _prepare_svg(svg: str, graph: ComputationalGraph, steps: list[Frame]):
-    """The diagram made ready for the page.
-
-    Gives nodes and edges ids the script finds, marks each edge label's value
-    and gradient text with the step that reveals it, and each node and edge
-    with the step its value appears in. Returns the SVG text, the element id
-    of each node by name, and an index of the drawn edges by (source, target).
-    """
+def _slim(svg: str) -> str:
+    """The diagram as the page holds it: no XML prolog, no hover titles (the richer tooltips of the
+    ``<a>`` inside show instead), no font on every text (the page's CSS sets it), no ids of tooltip
+    wrappers and no whitespace between elements (a tenth of a large diagram)."""
     ET.register_namespace("", _SVG_NS)
     ET.register_namespace("xlink", _XLINK_NS)
-    root = ET.fromstring(svg)
-    # export names its node statements n0, n1... in the order graph iterates them
-    dot_names = {f"n{index}": node.name for index, node in enumerate(graph)}
-    forward_step = {frame.node: index for index, frame in enumerate(steps) if frame.phase == "forward"}
-    backward_step = {frame.node: index for index, frame in enumerate(steps) if frame.phase == "backward"}
-    last_forward = max(forward_step.values())
-    first_backward = min(backward_step.values())
-
-    groups: dict[str, ET.Element] = {}
-    edges: list[tuple[str, str, ET.Element]] = []
+    root = ET.fromstring(svg[svg.index("<svg") :])
     for group in root.iter(f"{{{_SVG_NS}}}g"):
-        title = group.find(f"{{{_SVG_NS}}}title")
-        kind = group.get("class")
-        if title is None or kind not in ("node", "edge"):
-            continue
-        if kind == "node":
-            groups[title.text] = group
-            group.set("id", f"gg-{title.text}")
-        else:
-            tail, _, head = title.text.partition("->")
-            edges.append((tail.split(":")[0], head.split(":")[0], group))
-        group.remove(title)  # hover shows the richer tooltip of the <a> inside
-
-    # An edge from a node into a gate is drawn as tail -> label -> head; the label holds the
-    # value (above its rule) and the gradient (below). Edges to an output's sink have no gate.
-    into: dict[str, tuple[str, ET.Element]] = {}
-    out_of: dict[str, tuple[str, ET.Element]] = {}
-    direct = []
-    for tail, head, group in edges:
-        if head.startswith("e") and head in groups and tail in dot_names:
-            into[head] = (tail, group)
-        elif tail.startswith("e") and tail in groups:
-            out_of[tail] = (head, group)
-        else:
-            direct.append((tail, head, [group]))
-    drawn = [(into[label][0], out_of[label][0], [into[label][1], groups[label], out_of[label][1]]) for label in into]
-    drawn += direct
-
-    edge_index: dict[tuple[str, str | None], int] = {}
-    for tail, head, elements in drawn:
-        source = dot_names.get(tail)
-        if source is None:
-            continue
-        target = dot_names.get(head)  # None for an output's sink
-        shown = forward_step.get(source, last_forward)
-        edge_index[source, target] = len(edge_index)
-        for element in elements:
-            element.set("data-edge", str(edge_index[source, target]))
-            element.set("data-f", str(shown))
-        if target is not None:
-            sent = backward_step.get(target)
-        else:
-            sent = first_backward if source == steps[first_backward].node else None
-        for element in elements:
-            for text in element.iter(f"{{{_SVG_NS}}}text"):
-                fill = (text.get("fill") or "").lower()
-                if fill == VALUE_COLOR:
-                    text.set("class", "value")
-                    text.set("data-f", str(shown))
-                elif fill == GRAD_COLOR:
-                    text.set("class", "grad")
-                    text.set("data-f", str(sent if sent is not None else len(steps)))
-
-    for dot_name, name in dot_names.items():
-        group = groups.get(dot_name)
-        if group is None:
-            continue
-        group.set("data-f", str(forward_step.get(name, len(steps))))
-        if name in backward_step:
-            group.set("data-b", str(backward_step[name]))
-
-    _slim(root)
-    width, height = (float(v) for v in root.get("viewBox").split()[2:])
-    root.set("viewBox", f"0 {-_BADGE_MARGIN} {width:.2f} {height + 2 * _BADGE_MARGIN:.2f}")
-    root.set("data-margin", str(_BADGE_MARGIN))
-    root.set("data-width", f"{width * 4 / 3:.0f}")  # points to CSS pixels
-    for attribute in ("width", "height"):
-        root.attrib.pop(attribute, None)
-    text = ET.tostring(root, encoding="unicode")
-    return text, {name: f"gg-{dot}" for dot, name in dot_names.items()}, edge_index
-
-
-def _slim(root: ET.Element) -> None:
-    """Drop what the page does not need: the font on every text (the page's CSS sets it),
-    the ids of tooltip wrappers and the whitespace between elements (a tenth of a large diagram)."""
+        for title in group.findall(f"{{{_SVG_NS}}}title"):
+            group.remove(title)
     for element in root.iter():
         element.tail = None
         if element.tag == f"{{{_SVG_NS}}}text":
             element.attrib.pop("font-family", None)
         elif element.get("id", "").startswith("a_"):
             del element.attrib["id"]
+    return ET.tostring(root, encoding="unicode")
+
+
+# The page's files, each inlined in place of the one element of page.html that names it (or holds it).
+_PAGE_FILES = ("page.html", "page.css", "page.js")
+_STYLE_LINK = '<link rel="stylesheet" href="page.css">'
+_SCRIPT_LINK = '<script src="page.js"></script>'
+_STAGE = '<div id="stage"></div>'
+_DATA = '<script type="application/json" id="page-data"></script>'
+
+
+def page_file(name: str) -> str:
+    """The text of one of the page's files (``page.html``, ``page.css``, ``page.js``), shipped with the package.
+
+    Examples
+    --------
+    >>> page_file("page.js").startswith("// The animation page's script.")
+    True
+    """
+    if name not in _PAGE_FILES:
+        raise ValueError(f"the page's files are {', '.join(_PAGE_FILES)}, not {name!r}")
+    return (resources.files("graph.views") / "page" / name).read_text(encoding="utf-8")
+
+
+def _page(svg: str, data: dict[str, Any]) -> str:
+    """page.html with its style sheet, its script, the diagram and the data inlined: one file, no network."""
+    html = page_file("page.html")
+    inlined = {
+        _STYLE_LINK: f"<style>\n{page_file('page.css')}</style>",
+        _SCRIPT_LINK: f"<script>\n{page_file('page.js')}</script>",
+        _STAGE: f'<div id="stage">{svg}</div>',
+        _DATA: f'<script type="application/json" id="page-data">{_script_json(data)}</script>',
+    }
+    for slot in inlined:
+        if html.count(slot) != 1:
+            raise RuntimeError(
+                f"page.html must hold {slot} exactly once, to be inlined; it holds it {html.count(slot)}"
+            )
+    # One pass: what is inlined (a name in the diagram or the data, say) is never scanned again.
+    return re.sub("|".join(map(re.escape, inlined)), lambda match: inlined[match.group(0)], html)
 
 
 # Characters a JSON text must not hold literally inside an HTML <script> element. "<" can open
@@ -522,261 +490,6 @@ def main(argv: list[str] | None = None) -> int:
         written = animate(graph, folder / f"{stem}.html", title=f"{script.name}: {name}", precision=arguments.precision)
         print(f"wrote {written}")
     return 0
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>__TITLE__</title>
-<style>
-:root { --value: __VALUE__; --grad: __GRAD__; --focus: #f59e0b; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 15px/1.4 Helvetica, Arial, sans-serif; color: #222; background: #fafafa;
-  display: flex; flex-direction: column; height: 100vh; }
-header { padding: 8px 16px 4px; }
-h1 { font-size: 18px; margin: 0; }
-header p { margin: 2px 0 0; color: #666; font-size: 13px; }
-#stage { flex: 1 1 auto; overflow: auto; background: white; border-top: 1px solid #ddd;
-  border-bottom: 1px solid #ddd; padding: 8px; min-height: 120px; display: flex; }
-#stage svg { display: block; margin: auto; height: auto; flex: none; }
-#panel { flex: 0 0 auto; padding: 8px 16px 12px; }
-#controls { display: flex; align-items: center; gap: 6px; flex-wrap: wrap; }
-#controls button { font-size: 15px; min-width: 40px; height: 32px; padding: 4px 10px; cursor: pointer;
-  display: inline-flex; align-items: center; gap: 6px; }
-#controls button svg { width: 14px; height: 14px; fill: #333; }
-#play svg.pause, body[data-playing="true"] #play svg.play { display: none; }
-body[data-playing="true"] #play svg.pause { display: inline; }
-#slider { flex: 1 1 200px; }
-#counter { font-variant-numeric: tabular-nums; min-width: 9em; text-align: right; color: #444; }
-#headline { font-size: 17px; margin: 10px 0 4px; min-height: 1.4em; }
-#phase { display: inline-block; padding: 1px 8px; border-radius: 10px; color: white; font-size: 13px;
-  margin-right: 6px; vertical-align: 2px; }
-#phase.forward { background: var(--value); }
-#phase.backward { background: var(--grad); }
-#detail { font: 13px/1.35 "DejaVu Sans Mono", Menlo, Consolas, monospace; background: #f1f1f4; margin: 0;
-  padding: 8px 10px; border-radius: 4px; white-space: pre-wrap; max-height: 26vh; overflow: auto; }
-#keys { color: #777; font-size: 12px; margin: 6px 0 0; }
-#stage svg text { font-family: Helvetica, Arial, sans-serif; }
-g.node.pending, g.edge.pending { opacity: 0.18; }
-text.pending { visibility: hidden; }
-text.fresh { font-weight: bold; }
-g.node.current ellipse, g.node.current polygon, g.node.current polyline { stroke: var(--focus);
-  stroke-width: 4px; }
-g.node.current.forward ellipse, g.node.current.forward polygon { fill: #eaf6ea; }
-g.node.current.backward ellipse, g.node.current.backward polygon { fill: #fdebed; }
-g.node.graded ellipse, g.node.graded polygon { stroke: var(--grad); }
-g.lit.forward path, g.lit.forward polygon { stroke: var(--value); stroke-width: 3px; }
-g.lit.backward path, g.lit.backward polygon { stroke: var(--grad); stroke-width: 3px; }
-g.edge.lit polygon { fill: currentColor; }
-g.lit.forward { color: var(--value); }
-g.lit.backward { color: var(--grad); }
-g.badge rect { fill: white; stroke-width: 1.5px; }
-g.badge text { font: bold 12px Helvetica, Arial, sans-serif; }
-g.badge.forward rect { stroke: var(--value); }
-g.badge.forward text { fill: var(--value); }
-g.badge.backward rect, g.badge.sum rect { stroke: var(--grad); }
-g.badge.backward text, g.badge.sum text { fill: var(--grad); }
-g.badge.sum rect { stroke-dasharray: 3 2; }
-</style>
-</head>
-<body>
-<header><h1>__TITLE__</h1><p>__SUMMARY__</p></header>
-<div id="stage">__SVG__</div>
-<section id="panel">
-<div id="controls">
-<button id="first" title="First step (Home)" aria-label="First step">
-<svg viewBox="0 0 16 16"><path d="M3 2h2v12H3zM14 2v12L6 8z"/></svg></button>
-<button id="prev" title="Previous step (&#x2190;)" aria-label="Previous step">
-<svg viewBox="0 0 16 16"><path d="M12 2v12L4 8z"/></svg></button>
-<button id="play" title="Play or pause (space)">
-<svg class="play" viewBox="0 0 16 16"><path d="M4 2v12l10-6z"/></svg>
-<svg class="pause" viewBox="0 0 16 16"><path d="M3 2h4v12H3zM9 2h4v12H9z"/></svg><span>play</span></button>
-<button id="next" title="Next step (&#x2192;)" aria-label="Next step">
-<svg viewBox="0 0 16 16"><path d="M4 2v12l8-6z"/></svg></button>
-<button id="last" title="Last step (End)" aria-label="Last step">
-<svg viewBox="0 0 16 16"><path d="M2 2v12l8-6zM11 2h2v12h-2z"/></svg></button>
-<input id="slider" type="range" min="0" max="__LAST__" value="0" step="1" aria-label="Step">
-<label>speed <select id="speed"><option value="0.5">0.5&#xD7;</option><option value="1" selected>1&#xD7;</option>
-<option value="2">2&#xD7;</option><option value="4">4&#xD7;</option>
-<option value="10">10&#xD7;</option></select></label>
-<span id="counter"></span>
-</div>
-<p id="headline"><span id="phase"></span><span id="sentence"></span></p>
-<pre id="detail"></pre>
-<p id="keys">&#x2190; &#x2192; step &#xB7; space play/pause &#xB7; Home/End first/last &#xB7;
-values flow forward in green, gradients back in red</p>
-</section>
-<script type="application/json" id="frames">__FRAMES__</script>
-<script>
-(function () {
-  "use strict";
-  var SVGNS = "http://www.w3.org/2000/svg";
-  var frames = JSON.parse(document.getElementById("frames").textContent);
-  var stage = document.getElementById("stage");
-  var svg = stage.querySelector("svg");
-  var slider = document.getElementById("slider");
-  var playButton = document.getElementById("play");
-  var speed = document.getElementById("speed");
-  var staged = Array.prototype.slice.call(svg.querySelectorAll("[data-f]"));
-  var graded = Array.prototype.slice.call(svg.querySelectorAll("[data-b]"));
-  var edges = {};
-  svg.querySelectorAll("[data-edge]").forEach(function (element) {
-    (edges[element.dataset.edge] = edges[element.dataset.edge] || []).push(element);
-  });
-  var bounds = svg.querySelector("g.graph").getBBox(), margin = +svg.dataset.margin;
-  bounds = {x: bounds.x, y: bounds.y - margin, width: bounds.width, height: bounds.height + 2 * margin};
-  var current = 0, timer = null;
-
-  // As wide as the stage, like a slide, but never so small that labels are unreadable
-  // (large graphs scroll) nor more than 1.6 times the drawing's own size.
-  function fit() {
-    var natural = +svg.dataset.width, room = stage.clientWidth - 16;
-    svg.style.width = Math.max(natural * 0.55, Math.min(room, natural * 1.6)) + "px";
-  }
-
-  var obstacles = null;  // boxes of the drawing's texts and shapes, which a badge should not cover
-
-  function collectObstacles() {
-    obstacles = [];
-    svg.querySelectorAll("g.node text, g.node ellipse, g.node polygon").forEach(function (element) {
-      var box = element.getBBox();
-      if (box.width > 0 && box.height > 0) {
-        var padded = {x: box.x - 3, y: box.y - 2, width: box.width + 6, height: box.height + 4};
-        obstacles.push({element: element, box: padded});
-      }
-    });
-  }
-
-  function covered(a, b) {
-    var across = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-    var down = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-    return across > 0 && down > 0 ? across * down : 0;
-  }
-
-  // A label on a rounded box next to a node: below it, or where it covers fewer of the drawing's labels.
-  function badge(node, text, kind) {
-    if (!node || !text) return;
-    if (obstacles === null) collectObstacles();
-    var box = node.getBBox();
-    var group = document.createElementNS(SVGNS, "g");
-    group.setAttribute("class", "badge " + kind);
-    var rect = document.createElementNS(SVGNS, "rect");
-    var label = document.createElementNS(SVGNS, "text");
-    label.setAttribute("text-anchor", "middle");
-    label.textContent = text;
-    group.appendChild(rect);
-    group.appendChild(label);
-    node.appendChild(group);
-    var size = label.getBBox(), width = size.width + 10, height = size.height + 4;
-    var middle = box.x + box.width / 2, centre = box.y + box.height / 2;
-    var places = [];  // centres, nearest first: under the node, over it, beside it, then a row further out
-    [0, 1].forEach(function (row) {
-      var below = box.y + box.height + 4 + height / 2 + row * (height + 2);
-      var above = box.y - 4 - height / 2 - row * (height + 2);
-      [0, width / 2, -width / 2].forEach(function (shift) {
-        places.push([middle + shift, below], [middle + shift, above]);
-      });
-      if (row === 0) places.push([box.x + box.width + 4 + width / 2, centre], [box.x - 4 - width / 2, centre]);
-    });
-    var best = null;
-    places.forEach(function (place, rank) {
-      var x = Math.max(bounds.x + width / 2, Math.min(bounds.x + bounds.width - width / 2, place[0]));
-      var area = {x: x - width / 2, y: place[1] - height / 2, width: width, height: height};
-      var outside = area.y < bounds.y || area.y + height > bounds.y + bounds.height;
-      var cost = rank * 0.001 + (outside ? 5 : 0);
-      obstacles.forEach(function (obstacle) {
-        if (obstacle.element.classList.contains("pending")) return;
-        cost += covered(area, obstacle.box) / (width * height);
-      });
-      if (best === null || cost < best.cost) best = {cost: cost, area: area};
-    });
-    rect.setAttribute("x", best.area.x);
-    rect.setAttribute("y", best.area.y);
-    rect.setAttribute("width", width);
-    rect.setAttribute("height", height);
-    rect.setAttribute("rx", 4);
-    label.setAttribute("x", best.area.x + width / 2);
-    label.setAttribute("y", best.area.y + 2 + (-size.y));
-  }
-
-  function show(index) {
-    index = Math.max(0, Math.min(frames.length - 1, index | 0));
-    current = index;
-    var frame = frames[index], phase = frame.p === "f" ? "forward" : "backward";
-    staged.forEach(function (element) {
-      var step = +element.dataset.f;
-      element.classList.toggle("pending", step > index);
-      if (element.tagName === "text") element.classList.toggle("fresh", step === index);
-    });
-    graded.forEach(function (element) { element.classList.toggle("graded", +element.dataset.b < index); });
-    svg.querySelectorAll(".current, .lit").forEach(function (element) {
-      element.classList.remove("current", "lit", "forward", "backward");
-    });
-    svg.querySelectorAll("g.badge").forEach(function (element) { element.remove(); });
-    var node = document.getElementById(frame.n);
-    node.classList.add("current", phase);
-    frame.e.forEach(function (edge) {
-      (edges[edge] || []).forEach(function (element) { element.classList.add("lit", phase); });
-    });
-    frame.s.forEach(function (sum) { badge(document.getElementById(sum[0]), sum[1], "sum"); });
-    badge(node, frame.b, phase);
-    document.getElementById("phase").textContent = phase;
-    document.getElementById("phase").className = phase;
-    document.getElementById("sentence").textContent = frame.h;
-    document.getElementById("detail").textContent = frame.c;
-    document.getElementById("counter").textContent = "step " + (index + 1) + " of " + frames.length;
-    slider.value = index;
-    document.body.dataset.step = index;
-    if (node.scrollIntoView) node.scrollIntoView({block: "nearest", inline: "nearest"});
-  }
-
-  function pause() {
-    if (timer !== null) clearInterval(timer);
-    timer = null;
-    playButton.querySelector("span").textContent = "play";
-    document.body.dataset.playing = "false";
-  }
-
-  function play() {
-    if (current >= frames.length - 1) show(0);
-    pause();
-    timer = setInterval(function () {
-      if (current >= frames.length - 1) pause(); else show(current + 1);
-    }, __INTERVAL__ / +speed.value);
-    playButton.querySelector("span").textContent = "pause";
-    document.body.dataset.playing = "true";
-  }
-
-  function toggle() { if (timer === null) play(); else pause(); }
-  function step(delta) { pause(); show(current + delta); }
-
-  document.getElementById("first").addEventListener("click", function () { pause(); show(0); });
-  document.getElementById("prev").addEventListener("click", function () { step(-1); });
-  document.getElementById("next").addEventListener("click", function () { step(1); });
-  document.getElementById("last").addEventListener("click", function () { pause(); show(frames.length - 1); });
-  playButton.addEventListener("click", toggle);
-  slider.addEventListener("input", function () { pause(); show(+slider.value); });
-  speed.addEventListener("change", function () { if (timer !== null) play(); });
-  document.addEventListener("keydown", function (event) {
-    var target = event.target;
-    if (target.matches("input, select, textarea")) return;  // the slider and the speed list take their own keys
-    if (target.matches("button") && (event.key === " " || event.key === "Enter")) return;
-    var keys = {ArrowRight: function () { step(1); }, ArrowLeft: function () { step(-1); },
-      Home: function () { pause(); show(0); }, End: function () { pause(); show(frames.length - 1); },
-      " ": toggle};
-    if (keys[event.key]) { event.preventDefault(); keys[event.key](); }
-  });
-  window.addEventListener("resize", fit);
-  fit();
-  pause();
-  show(0);
-})();
-</script>
-</body>
-</html>
-"""
 
 
 if __name__ == "__main__":

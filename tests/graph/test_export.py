@@ -10,7 +10,8 @@ import pytest
 
 from gates import AddGate, LinearGate, MaxGate, MultiplyGate, ReLUGate, SumGate
 from graph import ComputationalGraph, GraphvizNotFoundError
-from graph.views.diagram import format_value, render, to_dot, to_svg
+from graph.views.diagram import render, to_dot, to_svg
+from graph.views.text import format_value
 from models import lecture
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -210,7 +211,8 @@ def test_fan_out_edges_each_carry_their_own_branch_and_explain_sums_them():
     assert edge(edges, "x", "f") == (["3"], ["1"])
     explained = to_dot(g, explain=True).source
     assert "Σ -4 + 1 = -3" in explained
-    assert "1 × -4 = -4" in explained and "1 × 3 = 3" in explained  # upstream × local = downstream
+    # upstream × (local) = downstream: the factor is the gate's formula, never a sent gradient divided by its upstream
+    assert "1 × (dz/dy = 1) = 1" in explained and "1 × (dz/dx = y) = -4" in explained
 
 
 def test_a_node_used_twice_by_one_gate_is_one_edge_with_both_gradients_summed():
@@ -225,7 +227,13 @@ def test_a_node_used_twice_by_one_gate_is_one_edge_with_both_gradients_summed():
 
 def test_explain_on_the_sigmoid_neuron_writes_every_chain_rule():
     source = to_dot(lecture.sigmoid_neuron(), explain=True).source
-    for step in ("1 × -0.5344 = -0.5344", "-0.5344 × 0.3679 = -0.1966", "-0.1966 × -1 = 0.1966", "0.1966 × 2 = 0.3932"):
+    steps = (
+        "1 × (dz/dy = -x/y²) = -0.5344",
+        "-0.5344 × (dz/dx = exp(x) = z) = -0.1966",
+        "-0.1966 × (dz/dx = -1) = 0.1966",
+        "0.1966 × (dz/dy = x) = 0.3932",
+    )
+    for step in steps:
         assert step in source, step
 
 

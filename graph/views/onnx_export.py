@@ -22,6 +22,7 @@ import numpy as np
 
 from graph.errors import OnnxExportError
 from graph.graph import _ancestors_and_self
+from graph.views.text import output_names
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -94,12 +95,7 @@ def export_onnx(
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise OnnxExportError(f"ONNX export writes float32 or float64, got dtype {dtype}")
-    if outputs is None:
-        names = [node.name for node in graph.outputs]
-    elif isinstance(outputs, (list, tuple)):
-        names = [graph[item].name for item in outputs]
-    else:
-        names = [graph[outputs].name]
+    names = output_names(graph, outputs)
     if feeds is not None:
         graph.forward(feeds, outputs=names)
     needed = _ancestors_and_self([graph[name] for name in names])

@@ -261,3 +261,22 @@ def test_the_page_still_steps_when_the_diagrams_colours_change(open_page, monkey
         return any(sum(abs(a - b) for a, b in zip(colour, rgb)) < 30 for colour in colours)
 
     assert has(blue) and has(magenta) and not has(VALUE_RGB) and not has(GRAD_RGB)
+
+
+def test_each_badge_sits_beside_its_node(open_page, pages):
+    page = open_page(pages["neuron"])
+    gap = (
+        "() => { var node = document.querySelector('.gg-node.current');"
+        " var shape = node.querySelector('ellipse, polygon').getBBox();"
+        " var badge = node.querySelector('g.badge rect').getBBox();"
+        " var across = Math.max(shape.x - (badge.x + badge.width), badge.x - (shape.x + shape.width), 0);"
+        " var down = Math.max(shape.y - (badge.y + badge.height), badge.y - (shape.y + shape.height), 0);"
+        " return Math.max(across, down); }"
+    )
+    total = int(page.get_attribute("#slider", "max")) + 1
+    gaps = []
+    for index in range(total):
+        if index:
+            page.keyboard.press("ArrowRight")
+        gaps.append(page.evaluate(gap))
+    assert max(gaps) <= 30, gaps  # next to its node, at most a row further out

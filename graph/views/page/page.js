@@ -237,6 +237,7 @@
 
     function writeBadge(node, text, kind) {
       if (!node || !text) return;
+      var box = node.getBBox();  // before the badge joins the node's group
       var group = document.createElementNS(SVGNS, "g");
       group.setAttribute("class", "badge " + kind);
       var rect = document.createElementNS(SVGNS, "rect");
@@ -247,8 +248,7 @@
       group.appendChild(label);
       node.appendChild(group);
       var size = label.getBBox();
-      var area = placeBadge(node.getBBox(), {width: size.width + 10, height: size.height + 4}, bounds,
-        visibleObstacles());
+      var area = placeBadge(box, {width: size.width + 10, height: size.height + 4}, bounds, visibleObstacles());
       rect.setAttribute("x", area.x);
       rect.setAttribute("y", area.y);
       rect.setAttribute("width", area.width);

@@ -478,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     found = {
         name: value
         for name, value in names.items()
-        if isinstance(value, ComputationalGraph) and any(node.grad is not None for node in value.nodes)
+        if isinstance(value, ComputationalGraph) and LastPass(value).backward_order
     }
     if not found:
         print(f"{script}: no graph that has run forward() and backward() among its global variables", file=sys.stderr)

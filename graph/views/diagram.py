@@ -440,7 +440,7 @@ def _node_attributes(last: LastPass, node: Node, style: _Style) -> tuple[dict[st
             rows.append(("gg-note", f'<font point-size="8" color="{NOTE_COLOR}">data</font>'))
     received = last.received(node)
     if style.explain and style.grads and len(received) > 1:  # fan-out: the gradients of the branches add up
-        line = fan_out_sum([part.grad for part in received], last.grad(node), style.text)
+        line = fan_out_sum([part.sent for part in received], last.grad(node), style.text)
         rows.append(("gg-sum", f'<font point-size="9" color="{GRAD_COLOR}">{_html(line)}</font>'))
     label = _table(rows)
     attributes = {

@@ -151,6 +151,6 @@ def _upstream(last: LastPass, node: Node, precision: int) -> str:
         else part.target.name
         for part in received
     ]
-    parts = [part.grad for part in received]
+    parts = [part.sent for part in received]
     line = fan_out_sum(parts, total, lambda value: brief(value, precision), sources=sources)
     return f"{grad_name(node.name)} = {line}   (fan-out: the branches' gradients add)"

@@ -21,11 +21,11 @@ __all__ = ["Contribution", "LastPass"]
 
 
 class Contribution(NamedTuple):
-    """One gradient a node received: from the gate ``target``, as its argument ``position``."""
+    """One gradient a node received: what the gate ``target`` sent back to its argument ``position``."""
 
     target: Node
     position: int
-    grad: Any
+    sent: Any
 
 
 class LastPass:
@@ -50,7 +50,7 @@ class LastPass:
     >>> last = LastPass(g)
     >>> [node.name for node in last.backward_order]
     ['add_1', 'mul_1', 'x', 'y']
-    >>> [(c.target.name, c.position, float(c.grad)) for c in last.received(x)]
+    >>> [(c.target.name, c.position, float(c.sent)) for c in last.received(x)]
     [('mul_1', 0, -4.0), ('add_1', 1, 1.0)]
     """
 
@@ -63,9 +63,9 @@ class LastPass:
         self._received: dict[str, list[Contribution]] = {}
         for target in graph:
             for position, source in enumerate(target.inputs):
-                grad = self.sent(target, position)
-                if grad is not None:
-                    self._received.setdefault(source.name, []).append(Contribution(target, position, grad))
+                sent = self.sent(target, position)
+                if sent is not None:
+                    self._received.setdefault(source.name, []).append(Contribution(target, position, sent))
 
     def value(self, node: Node) -> Any:
         """The value ``node`` holds after the last forward; None before any."""

@@ -11,7 +11,6 @@ import pytest
 from gates import AddGate, LinearGate, MaxGate, MultiplyGate, ReLUGate, SumGate
 from graph import ComputationalGraph, GraphvizNotFoundError
 from graph.views.diagram import render, to_dot, to_svg
-from graph.views.text import format_value
 from models import lecture
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -89,46 +88,6 @@ def parse(source: str):
 def edge(edges, tail: str, head: str):
     (found,) = [(values, grads) for t, h, values, grads in edges if (t, h) == (tail, head)]
     return found
-
-
-# -- values as text ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (-12.0, "-12"),
-        (3.0, "3"),
-        (0.7310585786300049, "0.7311"),
-        (-0.19661193324148185, "-0.1966"),
-        (-0.0, "0"),
-        (np.float32(1.5), "1.5"),
-        (np.int64(7), "7"),
-        (np.True_, "1"),
-        (np.complex128(1 - 2j), "1-2j"),
-        (float("nan"), "nan"),
-        (1.0e-9, "1e-09"),
-        (np.array([1.0, -2.5, 3.0]), "[1, -2.5, 3]"),
-        (np.array([[1.0, 2.0], [3.0, 4.0]]), "[[1, 2], [3, 4]]"),
-        (np.ones((64, 10), dtype=np.float32), "(64, 10) float32 mean 1 norm 25.3"),
-        (np.zeros((0, 3)), "(0, 3) float64"),
-        (None, ""),
-    ],
-)
-def test_format_value(value, expected):
-    assert format_value(value) == expected
-
-
-def test_format_value_precision_and_size_limit_are_options():
-    assert format_value(np.pi, precision=2) == "3.1"
-    assert format_value(np.pi, precision=8) == "3.1415927"
-    assert format_value(np.arange(8.0)).startswith("(8,) float64 mean 3.5")
-    assert format_value(np.arange(8.0), max_elements=8) == "[0, 1, 2, 3, 4, 5, 6, 7]"
-
-
-def test_format_value_of_infinities_and_nan_does_not_warn():
-    # RuntimeWarnings are errors in this suite: inf - inf inside the mean must stay quiet
-    assert format_value(np.array([np.inf, -np.inf, 1.0, 2.0, 3.0, 4.0, 5.0])).endswith("mean nan norm inf")
 
 
 # -- DOT text --------------------------------------------------------------------------------------

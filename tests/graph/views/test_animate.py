@@ -397,7 +397,7 @@ def test_the_command_line_animates_the_graphs_a_script_leaves(tmp_path, capsys):
 
 def test_the_page_files_are_package_data():
     """setup.cfg ships every file of graph/views/page/ with the package (a wheel built from it holds them)."""
-    top = Path(__file__).resolve().parents[2]
+    top = Path(__file__).resolve().parents[3]
     config = configparser.ConfigParser()
     config.read(top / "setup.cfg")
     patterns = [pattern.strip() for pattern in config["options.package_data"]["graph.views"].split(",")]

@@ -33,10 +33,12 @@ from graph.graph import ComputationalGraph
 from graph.jacobian import jacobian
 from graph.node import Node
 from graph.onnx_export import export_onnx
+from graph.trace import Trace
 
 __all__ = [
     "ComputationalGraph",
     "Node",
+    "Trace",
     "check_gate",
     "check_graph",
     "audit",

@@ -208,7 +208,7 @@ class ComputationalGraph:
         """
         node = self._resolve(node)
         if node.kind != "gate":
-            raise GateError(f"rewire needs a gate node, {node.name!r} is a {node.kind}")
+            raise GateError(f"rewire needs a gate node, got {node.kind} {node.name!r}")
         arity = node.gate.arity()
         if arity is not None and len(inputs) != arity:
             raise GateError(f"node {node.name!r} ({type(node.gate).__name__}) takes {arity} inputs, got {len(inputs)}")

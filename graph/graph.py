@@ -721,7 +721,12 @@ class ComputationalGraph:
         if feeds is None:
             merged = {}
         elif isinstance(feeds, Mapping):
-            merged = {self._resolve(key).name if isinstance(key, Node) else key: v for key, v in feeds.items()}
+            merged = {}
+            for key, value in feeds.items():
+                name = self._resolve(key).name if isinstance(key, Node) else key
+                if name in merged:  # by name and as its node: one would silently win
+                    raise FeedError(f"input {name!r} fed twice in the dict, by name and as a node")
+                merged[name] = value
         else:
             raise FeedError(
                 f"forward's feeds must be a dict of input values by name, got {type(feeds).__name__}: "

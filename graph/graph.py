@@ -990,12 +990,28 @@ def _as_array(value, what: str) -> np.ndarray:
         array = np.asarray(value)
     except ValueError as error:  # ragged nested lists
         raise DTypeError(f"{what} is not a rectangular array of numbers: {error}") from None
+    if array.dtype == object and not isinstance(value, np.ndarray):
+        array = _python_numbers(array, what)
     if array.dtype.kind not in "iuf":
         kind = "boolean" if array.dtype.kind == "b" else f"not numeric (dtype {array.dtype})"
         raise DTypeError(f"{what} is {kind}; give numbers, e.g. value.astype(np.float64)")
     if array.dtype.kind in "iu" and not isinstance(value, np.ndarray):
         array = array.astype(np.float64)
     return array
+
+
+def _python_numbers(array: np.ndarray, what: str) -> np.ndarray:
+    """A list's object array (numpy's for integers beyond int64) as float64, when it holds only Python numbers."""
+    items = array.ravel().tolist()
+    if not all(type(item) in (int, float) for item in items):
+        return array  # None, text, Decimal...: refused by the caller as not numeric
+    try:
+        return np.array(items, dtype=np.float64).reshape(array.shape)
+    except OverflowError:
+        raise DTypeError(
+            f"{what} holds an integer too large for a float (the largest is about 1.8e308): scale it, "
+            "or feed it as floats"
+        ) from None
 
 
 def _as_feed(value, name: str):

@@ -128,15 +128,10 @@ class ComputationalGraph:
 
         The value is copied, as a floating-point array; lists and Python
         numbers become float64. An integer or boolean array is refused, since a
-        gradient step cannot keep it integer.
+        gradient step cannot keep it integer. Assigning ``node.value`` later
+        follows the same rule.
         """
-        array = _as_array(value, f"parameter {name!r}")
-        if array.dtype.kind != "f":
-            raise DTypeError(
-                f"parameter {name!r} has dtype {array.dtype}; parameters take gradient steps and must be "
-                f"floating point: pass value.astype(np.float64)"
-            )
-        return self._add_leaf(name, "parameter", requires_grad=True, value=array.copy())
+        return self._add_leaf(name, "parameter", requires_grad=True, value=parameter_value(name, value).copy())
 
     def constant(self, value, name: str | None = None) -> Node:
         """Add a constant: a value that never changes and needs no gradient.
@@ -1021,6 +1016,17 @@ def _as_feed(value, name: str):
     if type(value) is np.ndarray and value.dtype.kind in "iuf":  # not a subclass: a masked array is refused
         return value
     return _as_array(value, f"feed {name!r}")
+
+
+def parameter_value(name: str, value) -> np.ndarray:
+    """A parameter's value as a floating-point array (lists and Python numbers become float64), or a DTypeError."""
+    array = _as_array(value, f"parameter {name!r}")
+    if array.dtype.kind != "f":
+        raise DTypeError(
+            f"parameter {name!r} has dtype {array.dtype}; parameters take gradient steps and must be "
+            f"floating point: pass value.astype(np.float64)"
+        )
+    return array
 
 
 def _all_finite(value) -> bool:

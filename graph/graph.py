@@ -361,7 +361,7 @@ class ComputationalGraph:
             values[slot] = node.value
         read_versions = [node.version for node, _ in plan.leaves]
         for name, slot in plan.feeds:
-            values[slot] = _as_feed(feeds[name], name)
+            values[slot] = as_value(feeds[name], name)
 
         self._forward_failed = True  # until the pass completes; backward is refused meanwhile
         self._last_forward = None
@@ -1009,13 +1009,16 @@ def _python_numbers(array: np.ndarray, what: str) -> np.ndarray:
         ) from None
 
 
-def _as_feed(value, name: str):
-    """A feed as the graph runs it: Python numbers as float, arrays as they are."""
+def as_value(value, name: str, role: str = "feed"):
+    """A feed (or, by ``role``, a tangent) as the graph runs it: Python numbers as float, arrays as they are.
+
+    Anything else is checked by :func:`_as_array`, whose errors name ``role`` and ``name``.
+    """
     if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, (bool, np.bool_))):
-        return _as_float(value, f"feed {name!r}")
+        return _as_float(value, f"{role} {name!r}")
     if type(value) is np.ndarray and value.dtype.kind in "iuf":  # not a subclass: a masked array is refused
         return value
-    return _as_array(value, f"feed {name!r}")
+    return _as_array(value, f"{role} {name!r}")
 
 
 def parameter_value(name: str, value) -> np.ndarray:

@@ -658,7 +658,7 @@ class ComputationalGraph:
     def _fresh_name(self, prefix: str) -> str:
         counter = self._counters.get(prefix)
         if counter is None:  # a gate's short_name: checked once, as the first name made from it
-            _check_name_text(prefix, f"the name prefix (short_name) {prefix!r}")
+            _check_name_text(prefix, "the name prefix (short_name)")
             counter = self._counters[prefix] = itertools.count(1)
         while True:
             name = f"{prefix}_{next(counter)}"

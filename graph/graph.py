@@ -714,7 +714,7 @@ class ComputationalGraph:
 
     def _merge_feeds(self, feeds, named_feeds) -> dict[str, Any]:
         if feeds is None:
-            merged = {}
+            merged: dict[Any, Any] = {}
         elif isinstance(feeds, Mapping):
             merged = {}
             for key, value in feeds.items():

@@ -104,15 +104,10 @@ class ComputationalGraph:
 
         The value is copied, as a floating-point array; lists and Python
         numbers become float64. An integer or boolean array is refused, since a
-        gradient step cannot keep it integer.
+        gradient step cannot keep it integer. Assigning ``node.value`` later
+        follows the same rule.
         """
-        array = _as_array(value, f"parameter {name!r}")
-        if array.dtype.kind != "f":
-            raise DTypeError(
-                f"parameter {name!r} has dtype {array.dtype}; parameters take gradient steps and must be "
-                f"floating point: pass value.astype(np.float64)"
-            )
-        return self._add_leaf(name, "parameter", requires_grad=True, value=array.copy())
+        return self._add_leaf(name, "parameter", requires_grad=True, value=parameter_value(name, value).copy())
 
     def constant(self, value, name: str | None = None) -> Node:
         """Add a constant: a value that never changes and needs no gradient.
@@ -184,7 +179,7 @@ class ComputationalGraph:
         """
         node = self._resolve(node)
         if node.kind != "gate":
-            raise GateError(f"rewire needs a gate node, {node.name!r} is a {node.kind}")
+            raise GateError(f"rewire needs a gate node, got {node.kind} {node.name!r}")
         arity = node.gate.arity()
         if arity is not None and len(inputs) != arity:
             raise GateError(f"node {node.name!r} ({type(node.gate).__name__}) takes {arity} inputs, got {len(inputs)}")
@@ -352,7 +347,7 @@ class ComputationalGraph:
             values[slot] = node.value
         read_versions = [node.version for node, _ in plan.leaves]
         for name, slot in plan.feeds:
-            values[slot] = _as_feed(feeds[name], name)
+            values[slot] = as_value(feeds[name], name)
 
         self._forward_failed = True  # until the pass completes; backward is refused meanwhile
         self._last_forward = None
@@ -656,7 +651,7 @@ class ComputationalGraph:
     def _fresh_name(self, prefix: str) -> str:
         counter = self._counters.get(prefix)
         if counter is None:  # a gate's short_name: checked once, as the first name made from it
-            _check_name_text(prefix, f"the name prefix (short_name) {prefix!r}")
+            _check_name_text(prefix, "the name prefix (short_name)")
             counter = self._counters[prefix] = itertools.count(1)
         while True:
             name = f"{prefix}_{next(counter)}"
@@ -712,9 +707,14 @@ class ComputationalGraph:
 
     def _merge_feeds(self, feeds, named_feeds) -> dict[str, Any]:
         if feeds is None:
-            merged = {}
+            merged: dict[Any, Any] = {}
         elif isinstance(feeds, Mapping):
-            merged = {self._resolve(key).name if isinstance(key, Node) else key: v for key, v in feeds.items()}
+            merged = {}
+            for key, value in feeds.items():
+                name = self._resolve(key).name if isinstance(key, Node) else key
+                if name in merged:  # by name and as its node: one would silently win
+                    raise FeedError(f"input {name!r} fed twice in the dict, by name and as a node")
+                merged[name] = value
         else:
             raise FeedError(
                 f"forward's feeds must be a dict of input values by name, got {type(feeds).__name__}: "
@@ -972,6 +972,8 @@ def _as_array(value, what: str) -> np.ndarray:
         array = np.asarray(value)
     except ValueError as error:  # ragged nested lists
         raise DTypeError(f"{what} is not a rectangular array of numbers: {error}") from None
+    if array.dtype == object and not isinstance(value, np.ndarray):
+        array = _python_numbers(array, what)
     if array.dtype.kind not in "iuf":
         kind = "boolean" if array.dtype.kind == "b" else f"not numeric (dtype {array.dtype})"
         raise DTypeError(f"{what} is {kind}; give numbers, e.g. value.astype(np.float64)")
@@ -980,13 +982,41 @@ def _as_array(value, what: str) -> np.ndarray:
     return array
 
 
-def _as_feed(value, name: str):
-    """A feed as the graph runs it: Python numbers as float, arrays as they are."""
+def _python_numbers(array: np.ndarray, what: str) -> np.ndarray:
+    """A list's object array (numpy's for integers beyond int64) as float64, when it holds only Python numbers."""
+    items = array.ravel().tolist()
+    if not all(type(item) in (int, float) for item in items):
+        return array  # None, text, Decimal...: refused by the caller as not numeric
+    try:
+        return np.array(items, dtype=np.float64).reshape(array.shape)
+    except OverflowError:
+        raise DTypeError(
+            f"{what} holds an integer too large for a float (the largest is about 1.8e308): scale it, "
+            "or feed it as floats"
+        ) from None
+
+
+def as_value(value, name: str, role: str = "feed"):
+    """A feed (or, by ``role``, a tangent) as the graph runs it: Python numbers as float, arrays as they are.
+
+    Anything else is checked by :func:`_as_array`, whose errors name ``role`` and ``name``.
+    """
     if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, (bool, np.bool_))):
-        return _as_float(value, f"feed {name!r}")
+        return _as_float(value, f"{role} {name!r}")
     if type(value) is np.ndarray and value.dtype.kind in "iuf":  # not a subclass: a masked array is refused
         return value
-    return _as_array(value, f"feed {name!r}")
+    return _as_array(value, f"{role} {name!r}")
+
+
+def parameter_value(name: str, value) -> np.ndarray:
+    """A parameter's value as a floating-point array (lists and Python numbers become float64), or a DTypeError."""
+    array = _as_array(value, f"parameter {name!r}")
+    if array.dtype.kind != "f":
+        raise DTypeError(
+            f"parameter {name!r} has dtype {array.dtype}; parameters take gradient steps and must be "
+            f"floating point: pass value.astype(np.float64)"
+        )
+    return array
 
 
 def _all_finite(value) -> bool:

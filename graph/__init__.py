@@ -32,11 +32,13 @@ from graph.gradcheck import AuditReport, AuditRow, audit, check_gate, check_grap
 from graph.graph import ComputationalGraph
 from graph.jacobian import jacobian
 from graph.node import Node
+from graph.trace import Trace
 from graph.views.onnx_export import export_onnx
 
 __all__ = [
     "ComputationalGraph",
     "Node",
+    "Trace",
     "check_gate",
     "check_graph",
     "audit",

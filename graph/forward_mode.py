@@ -19,7 +19,7 @@ import numpy as np
 
 from gates import shape_of
 from graph.errors import FeedError, GateContractError, GateError, ShapeError
-from graph.graph import _ancestors_and_self
+from graph.graph import _ancestors_and_self, as_value
 from graph.node import Node
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def propagate(graph: ComputationalGraph, tangents: Mapping[str | Node, Any], out
             )
         if tangent is None or node not in needed:  # a tangent that reaches no output changes nothing
             continue
-        tangent = float(tangent) if isinstance(tangent, (int, float)) else np.asarray(tangent)
+        tangent = as_value(tangent, node.name, role="tangent for")
         if shape_of(tangent) != shape_of(node.value):
             raise ShapeError(
                 f"tangent for {node.name!r} has shape {shape_of(tangent)}, its value has shape {shape_of(node.value)}"

@@ -15,7 +15,6 @@ import math
 import threading
 import unicodedata
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -38,37 +37,14 @@ from graph.errors import (
     ShapeError,
 )
 from graph.node import Node
+from graph.plan import BackwardPlan, BackwardStep, FeedRead, ForwardStep, LeafRead, Plan, ResultSlot
+from graph.trace import BackwardRecord, PassRecord, Trace, read_only
 
 __all__ = ["ComputationalGraph"]
 
 # What a gate raises when its inputs do not suit it; the graph re-raises these
 # as GateError naming the node. Anything else is a bug and passes unchanged.
 _INPUT_ERRORS = (ValueError, TypeError, ArithmeticError, IndexError)
-
-
-@dataclass
-class _Plan:
-    """How to run the part of the graph that some outputs need.
-
-    Every node of ``order`` has a slot, its index there; values and
-    gradients live in lists indexed by slot during a pass.
-    """
-
-    outputs: tuple[str, ...]
-    order: list[Node]
-    leaves: list[tuple[Node, int]]  # parameters and constants: value read from the node
-    feeds: list[tuple[str, int]]  # inputs: value read from the feeds
-    steps: list[tuple[Node, Gate, tuple[int, ...], int]]  # gate nodes: inputs' slots, own slot
-    backward_plans: dict[str, _BackwardPlan]
-
-
-@dataclass
-class _BackwardPlan:
-    """The gate nodes one output's backward visits, in reverse order."""
-
-    output_slot: int
-    steps: list[tuple[Node, Gate, int, tuple[int, ...], tuple[bool, ...]]]  # node, gate, slot, inputs, wanted
-    results: list[tuple[str, int]]  # inputs and parameters whose gradient is returned
 
 
 class ComputationalGraph:
@@ -101,9 +77,9 @@ class ComputationalGraph:
         self._nodes: dict[str, Node] = {}
         self._counters: dict[str, itertools.count] = {}
         self._scopes: list[str] = []
-        self._plans: dict[tuple[str, ...] | None, _Plan] = {}
-        self._last_forward: _Plan | None = None
-        self._last_values: list[Any] = []  # the last forward's value of each slot of its plan
+        self._plans: dict[tuple[str, ...] | None, Plan] = {}
+        self._last_forward: Plan | None = None
+        self._record: PassRecord | None = None  # the last successful forward (and backward): what g.trace reads
         self._read_versions: list[int] = []  # the version of each leaf of that plan, as forward read it
         self._forward_failed = False
         self._change: tuple[str, Node] | None = None  # what changed the graph since the last forward
@@ -128,15 +104,10 @@ class ComputationalGraph:
 
         The value is copied, as a floating-point array; lists and Python
         numbers become float64. An integer or boolean array is refused, since a
-        gradient step cannot keep it integer.
+        gradient step cannot keep it integer. Assigning ``node.value`` later
+        follows the same rule.
         """
-        array = _as_array(value, f"parameter {name!r}")
-        if array.dtype.kind != "f":
-            raise DTypeError(
-                f"parameter {name!r} has dtype {array.dtype}; parameters take gradient steps and must be "
-                f"floating point: pass value.astype(np.float64)"
-            )
-        return self._add_leaf(name, "parameter", requires_grad=True, value=array.copy())
+        return self._add_leaf(name, "parameter", requires_grad=True, value=parameter_value(name, value).copy())
 
     def constant(self, value, name: str | None = None) -> Node:
         """Add a constant: a value that never changes and needs no gradient.
@@ -208,7 +179,7 @@ class ComputationalGraph:
         """
         node = self._resolve(node)
         if node.kind != "gate":
-            raise GateError(f"rewire needs a gate node, {node.name!r} is a {node.kind}")
+            raise GateError(f"rewire needs a gate node, got {node.kind} {node.name!r}")
         arity = node.gate.arity()
         if arity is not None and len(inputs) != arity:
             raise GateError(f"node {node.name!r} ({type(node.gate).__name__}) takes {arity} inputs, got {len(inputs)}")
@@ -303,6 +274,16 @@ class ComputationalGraph:
             f"{counts['constant']} constants, {counts['gate']} gates>"
         )
 
+    @property
+    def trace(self) -> Trace:
+        """What the last successful forward, and the backward after it, computed; see :class:`graph.trace.Trace`.
+
+        Per node its value and which forward computed it; per edge the value
+        that flowed forward, the upstream gradient and the gradient sent back;
+        the contributions summed where a node fans out. Read-only.
+        """
+        return Trace(self._record, list(self._nodes.values()))
+
     # -- running ------------------------------------------------------------------
 
     def forward(
@@ -366,10 +347,12 @@ class ComputationalGraph:
             values[slot] = node.value
         read_versions = [node.version for node, _ in plan.leaves]
         for name, slot in plan.feeds:
-            values[slot] = _as_feed(feeds[name], name)
+            values[slot] = as_value(feeds[name], name)
 
         self._forward_failed = True  # until the pass completes; backward is refused meanwhile
         self._last_forward = None
+        if self._record is not None:
+            self._record.gates_hold_it = False
         with _collector_paused():
             for node, gate, input_slots, slot in plan.steps:
                 arguments = [values[i] for i in input_slots]
@@ -391,7 +374,8 @@ class ComputationalGraph:
         for node in self._nodes.values():
             node.grad = node.input_grads = None
         self._forward_failed = False
-        self._last_forward, self._last_values, self._read_versions = plan, values, read_versions
+        self._last_forward, self._read_versions = plan, read_versions
+        self._record = PassRecord(self._record.number + 1 if self._record else 1, plan, values)
         self._change = None
         if single or (outputs is None and len(plan.outputs) == 1):
             return self._nodes[plan.outputs[0]].value
@@ -467,13 +451,15 @@ class ComputationalGraph:
         if check_finite and not _all_finite(seed):
             raise NonFiniteError(f"backward grad (the seed of output {out_node.name!r}) holds {_non_finite(seed)}")
 
-        values = self._last_values
+        record = self._record
+        assert record is not None and record.plan is plan  # set with _last_forward
+        values = record.values
         grads: list[Any] = [None] * len(plan.order)
         owned = [False] * len(plan.order)  # True where grads[slot] is our own array, safe to add into
         grads[back.output_slot] = seed
-        sent = []  # (node, what its backward returned), recorded for diagrams and explanations
+        sent: list[Any] = [None] * len(plan.order)  # by slot: what each gate's backward returned, for the trace
         with _collector_paused():
-            for node, gate, slot, input_slots, wanted in back.steps:
+            for node, gate, input_slots, slot, wanted in back.steps:
                 upstream = grads[slot]
                 if upstream is None:
                     continue
@@ -487,7 +473,7 @@ class ComputationalGraph:
                         f"{_describe(node)}: backward must return a tuple of {len(input_slots)} gradients, "
                         f"one per input, got {count}"
                     )
-                sent.append((node, result))
+                sent[slot] = result
                 for position, grad_in in enumerate(result):
                     if grad_in is None or not wanted[position]:
                         continue
@@ -516,13 +502,12 @@ class ComputationalGraph:
                         owned[input_slot] = isinstance(grads[input_slot], np.ndarray)
 
         results = _hand_over(back.results, grads, owned, values)
-        for node, grad_value in zip(plan.order, grads):  # forward() cleared every node outside the plan
+        for node, grad_value, result in zip(plan.order, grads, sent):  # forward() cleared every node outside the plan
             if type(grad_value) is np.ndarray and node.kind == "gate":
-                grad_value = _read_only(grad_value)
+                grad_value = read_only(grad_value)
             node.grad = grad_value
-            node.input_grads = None
-        for node, result in sent:
-            node.input_grads = tuple(result)
+            node.input_grads = None if result is None else tuple(result)
+        record.backward = BackwardRecord(name, back, grads, sent)
         return results
 
     # -- diagrams and explanations: graph.views reads the graph, never runs it -----
@@ -573,7 +558,7 @@ class ComputationalGraph:
 
     # -- plans ------------------------------------------------------------------------
 
-    def _plan_for(self, outputs: tuple[str, ...], key=()) -> _Plan:
+    def _plan_for(self, outputs: tuple[str, ...], key=()) -> Plan:
         """The cached plan for ``outputs``, built on first use after each change.
 
         It is cached under ``outputs`` and also under ``key`` (None for the
@@ -588,20 +573,23 @@ class ComputationalGraph:
             needed = _ancestors_and_self([self._nodes[name] for name in outputs])
             order = [node for node in self._nodes.values() if node in needed]  # _nodes stays topologically sorted
             slots = {node: slot for slot, node in enumerate(order)}
-            plan = _Plan(
+            plan = Plan(
                 outputs=outputs,
                 order=order,
-                leaves=[(n, slots[n]) for n in order if n.kind in ("parameter", "constant")],
-                feeds=[(n.name, slots[n]) for n in order if n.kind == "input"],
-                steps=[(n, n.gate, tuple(slots[i] for i in n.inputs), slots[n]) for n in order if n.kind == "gate"],
-                backward_plans={},
+                leaves=[LeafRead(n, slots[n]) for n in order if n.kind in ("parameter", "constant")],
+                feeds=[FeedRead(n.name, slots[n]) for n in order if n.kind == "input"],
+                steps=[
+                    ForwardStep(n, n.gate, tuple(slots[i] for i in n.inputs), slots[n])
+                    for n in order
+                    if n.kind == "gate"
+                ],
             )
         self._plans[outputs] = plan
         if key is None:
             self._plans[None] = plan
         return plan
 
-    def _backward_plan(self, plan: _Plan, output: str) -> _BackwardPlan:
+    def _backward_plan(self, plan: Plan, output: str) -> BackwardPlan:
         back = plan.backward_plans.get(output)
         if back is not None:
             return back
@@ -613,13 +601,13 @@ class ComputationalGraph:
                 if node in reaching and node.requires_grad:
                     wanted = tuple(i.requires_grad for i in node.inputs)
                     gate.needs_input_grad = wanted
-                    steps.append((node, gate, slot, input_slots, wanted))
+                    steps.append(BackwardStep(node, gate, input_slots, slot, wanted))
             results = [
-                (n.name, slots[n])
+                ResultSlot(n.name, slots[n])
                 for n in plan.order
                 if n.kind in ("input", "parameter") and n.requires_grad and n in reaching
             ]
-        back = _BackwardPlan(output_slot=slots[self._nodes[output]], steps=steps, results=results)
+        back = BackwardPlan(output_slot=slots[self._nodes[output]], steps=steps, results=results)
         plan.backward_plans[output] = back
         return back
 
@@ -663,7 +651,7 @@ class ComputationalGraph:
     def _fresh_name(self, prefix: str) -> str:
         counter = self._counters.get(prefix)
         if counter is None:  # a gate's short_name: checked once, as the first name made from it
-            _check_name_text(prefix, f"the name prefix (short_name) {prefix!r}")
+            _check_name_text(prefix, "the name prefix (short_name)")
             counter = self._counters[prefix] = itertools.count(1)
         while True:
             name = f"{prefix}_{next(counter)}"
@@ -719,9 +707,14 @@ class ComputationalGraph:
 
     def _merge_feeds(self, feeds, named_feeds) -> dict[str, Any]:
         if feeds is None:
-            merged = {}
+            merged: dict[Any, Any] = {}
         elif isinstance(feeds, Mapping):
-            merged = {self._resolve(key).name if isinstance(key, Node) else key: v for key, v in feeds.items()}
+            merged = {}
+            for key, value in feeds.items():
+                name = self._resolve(key).name if isinstance(key, Node) else key
+                if name in merged:  # by name and as its node: one would silently win
+                    raise FeedError(f"input {name!r} fed twice in the dict, by name and as a node")
+                merged[name] = value
         else:
             raise FeedError(
                 f"forward's feeds must be a dict of input values by name, got {type(feeds).__name__}: "
@@ -740,7 +733,7 @@ class ComputationalGraph:
             raise FeedError(f"feed {_names(unknown)} names no input of the graph; its inputs are {_names(inputs)}")
         return merged
 
-    def _backward_output(self, plan: _Plan, output) -> str:
+    def _backward_output(self, plan: Plan, output) -> str:
         if output is None:
             if len(plan.outputs) != 1:
                 raise BackwardError(
@@ -815,7 +808,7 @@ class _CollectorPause:
 _collector_paused = _CollectorPause()
 
 
-def _hand_over(results: list[tuple[str, int]], grads: list, owned: list[bool], values: list) -> dict[str, Any]:
+def _hand_over(results: list[ResultSlot], grads: list, owned: list[bool], values: list) -> dict[str, Any]:
     """The gradients of inputs and parameters by name, each an array the caller owns.
 
     A gradient is kept as the gate made it when it is already ours alone: an
@@ -871,12 +864,6 @@ def _copy_like(grad: np.ndarray, value) -> np.ndarray:
     copy = np.empty_like(value, dtype=grad.dtype) if isinstance(value, np.ndarray) else np.empty(grad.shape, grad.dtype)
     np.copyto(copy, grad)
     return copy
-
-
-def _read_only(array: np.ndarray) -> np.ndarray:
-    view = array.view()
-    view.flags.writeable = False
-    return view
 
 
 def _dependency_path(node: Node, sources: list[Node]) -> list[Node] | None:
@@ -985,6 +972,8 @@ def _as_array(value, what: str) -> np.ndarray:
         array = np.asarray(value)
     except ValueError as error:  # ragged nested lists
         raise DTypeError(f"{what} is not a rectangular array of numbers: {error}") from None
+    if array.dtype == object and not isinstance(value, np.ndarray):
+        array = _python_numbers(array, what)
     if array.dtype.kind not in "iuf":
         kind = "boolean" if array.dtype.kind == "b" else f"not numeric (dtype {array.dtype})"
         raise DTypeError(f"{what} is {kind}; give numbers, e.g. value.astype(np.float64)")
@@ -993,13 +982,41 @@ def _as_array(value, what: str) -> np.ndarray:
     return array
 
 
-def _as_feed(value, name: str):
-    """A feed as the graph runs it: Python numbers as float, arrays as they are."""
+def _python_numbers(array: np.ndarray, what: str) -> np.ndarray:
+    """A list's object array (numpy's for integers beyond int64) as float64, when it holds only Python numbers."""
+    items = array.ravel().tolist()
+    if not all(type(item) in (int, float) for item in items):
+        return array  # None, text, Decimal...: refused by the caller as not numeric
+    try:
+        return np.array(items, dtype=np.float64).reshape(array.shape)
+    except OverflowError:
+        raise DTypeError(
+            f"{what} holds an integer too large for a float (the largest is about 1.8e308): scale it, "
+            "or feed it as floats"
+        ) from None
+
+
+def as_value(value, name: str, role: str = "feed"):
+    """A feed (or, by ``role``, a tangent) as the graph runs it: Python numbers as float, arrays as they are.
+
+    Anything else is checked by :func:`_as_array`, whose errors name ``role`` and ``name``.
+    """
     if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, (bool, np.bool_))):
-        return _as_float(value, f"feed {name!r}")
+        return _as_float(value, f"{role} {name!r}")
     if type(value) is np.ndarray and value.dtype.kind in "iuf":  # not a subclass: a masked array is refused
         return value
-    return _as_array(value, f"feed {name!r}")
+    return _as_array(value, f"{role} {name!r}")
+
+
+def parameter_value(name: str, value) -> np.ndarray:
+    """A parameter's value as a floating-point array (lists and Python numbers become float64), or a DTypeError."""
+    array = _as_array(value, f"parameter {name!r}")
+    if array.dtype.kind != "f":
+        raise DTypeError(
+            f"parameter {name!r} has dtype {array.dtype}; parameters take gradient steps and must be "
+            f"floating point: pass value.astype(np.float64)"
+        )
+    return array
 
 
 def _all_finite(value) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from gates import (
     AbsGate,
     AddGate,
@@ -62,7 +64,9 @@ class Node:
         parameters, and for a gate when any of its inputs requires one.
     value
         The output of the last successful forward (a parameter's or a
-        constant's value at all times); None before.
+        constant's value at all times); None before. A value assigned to a
+        parameter is checked as :meth:`~graph.ComputationalGraph.parameter`
+        checks the first: a floating-point array (lists become float64).
     version : int
         How many times ``value`` was assigned (``p.value = ...``, also
         ``p.value -= ...``) or marked changed in place (:meth:`mark_changed`).
@@ -124,6 +128,12 @@ class Node:
     def value(self, value) -> None:
         # The engine commits a pass's values to ``_value`` directly: ``version``
         # counts the changes made from outside, to the leaves' values.
+        if self.kind == "parameter" and not (type(value) is np.ndarray and value.dtype.kind == "f"):
+            # a list would reach the gates as a list (its gradient summed to one number), an
+            # integer array would break the next step: checked as g.parameter checks the first value
+            from graph.graph import parameter_value  # not at the top: graph.graph imports this module
+
+            value = parameter_value(self.name, value)
         self._value = value
         self.version += 1
 

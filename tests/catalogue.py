@@ -19,10 +19,10 @@ from graph import ComputationalGraph, GateError
 
 @dataclass
 class Case:
-    build: Callable[[], tuple[ComputationalGraph, Callable[[], Any]]]  # the graph and the bad call
+    build: Callable[[], tuple[Any, Callable[[], Any]]]  # what it built (a graph, a file's path), the bad call
     error: type
     match: str
-    good: Callable[[ComputationalGraph], Any] | None = None  # a correct call right after ...
+    good: Callable[[Any], Any] | None = None  # a correct call on what was built, right after ...
     expected: Any = None  # ... and what it must give
 
 

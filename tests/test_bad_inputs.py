@@ -396,7 +396,7 @@ def test_the_whole_catalogue_is_large():
     for path in sorted(Path(__file__).parent.glob("test_bad_*.py")):
         module = importlib.import_module(path.stem)
         total += len(getattr(module, "CASES", {})) + len(getattr(module, "FILE_CASES", {}))
-    assert total >= 50
+    assert total >= 120
 
 
 @pytest.mark.parametrize("name", FILE_CASES)

@@ -1,10 +1,12 @@
 """Diagrams of a graph in the lecture's style: DOT text, SVG, PNG and PDF.
 
-The diagram reads the last pass (:class:`graph.views.record.LastPass`) and
-never runs the graph. Leaves and gates are drawn as distinct shapes; a gate
-shows its symbol, its node name and its local gradient; each edge shows the
-value that flowed forward along it (green, above) and the gradient that
-flowed back (red, below), as soon as a forward or a backward has run. Scopes
+The diagram reads the engine's trace of the last pass (through
+:class:`graph.views.record.LastPass`) and never runs the graph. Leaves and
+gates are drawn as distinct shapes; a gate shows its symbol, its node name
+and its local gradient; each edge shows the value that flowed forward along
+it (green, above) and the gradient that flowed back (red, below), as soon as
+a forward or a backward has run. Only the last forward and backward are
+shown: a node the last forward did not run is drawn without values. Scopes
 (``with g.scope("layer1"):``) become clusters, which ``collapse=True`` draws
 as one box each.
 
@@ -122,7 +124,7 @@ def to_dot(
     values, grads : bool, default True
         Label edges with forward values / backward gradients, where known.
     explain : bool, default False
-        Also write each edge's chain rule, ``upstream × (local) = downstream``
+        Also write each edge's chain rule, ``upstream × local = downstream``
         (shapes for arrays), and at a node that fans out, the sum of its
         branches' gradients.
     local_gradients : bool, default True
@@ -432,7 +434,7 @@ def _node_attributes(last: LastPass, node: Node, style: _Style) -> tuple[dict[st
         if style.local_gradients and formula:
             rows.append(("gg-local", f'<font point-size="8" color="{NOTE_COLOR}"><i>{_html(formula)}</i></font>'))
     elif node.kind == "constant":
-        rows.append(("gg-value", f"<b>{_html(style.text(last.value(node)))}</b>"))
+        rows.append(("gg-value", f"<b>{_html(style.text(last.held(node)))}</b>"))
         rows.append(("gg-name", f'<font point-size="8" color="{NOTE_COLOR}">{name}</font>'))
     else:
         rows.append(("gg-name", f"<b>{name}</b>"))
@@ -476,7 +478,7 @@ def _box_attributes(last: LastPass, scope: str, members: list[Node]) -> tuple[di
     summary = f"{len(gates)} gate{'s' if len(gates) != 1 else ''}: {', '.join(symbols)}" if gates else "no gates"
     rows.append(("gg-note", f'<font point-size="9" color="{NOTE_COLOR}">{_html(summary)}</font>'))
     if parameters:
-        count = sum(int(np.size(last.value(node))) for node in parameters)
+        count = sum(int(np.size(last.held(node))) for node in parameters)
         names = ", ".join(node.name for node in parameters)
         rows.append(("gg-note", f'<font point-size="9" color="{NOTE_COLOR}">{_html(names)} ({count} numbers)</font>'))
     contents = [f"{node.name}: {node.kind if node.gate is None else type(node.gate).__name__}" for node in members]
@@ -506,8 +508,10 @@ def _edge_text(last: LastPass, edge: _Edge, style: _Style) -> _Label | None:
             sent = last.sent(target, position)
             if sent is not None and target.gate is not None:
                 formula = local_formula(target.gate, position, len(target.inputs))
-                chain.append(chain_rule(last.grad(target), sent, formula, style.precision))
-    return _edge_label(last.value(edge.source), grad, chain, style)
+                local = last.local(target, position)
+                chain.append(chain_rule(last.grad(target), sent, formula, style.precision, local, note=False))
+    flowed = (last.flowed(target, position) for target, position in edge.uses)
+    return _edge_label(next((value for value in flowed if value is not None), None), grad, chain, style)
 
 
 def _edge_tooltip(edge: _Edge) -> str:

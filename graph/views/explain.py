@@ -3,7 +3,8 @@
 Like the lecture's walk through its circuits, node by node from the output
 back to the leaves: the upstream gradient, the gate's local gradient, and
 what it passed to each input, with the sum where a node fans out. Reads the
-last pass (:class:`graph.views.record.LastPass`); never runs the graph.
+engine's trace of the last pass (through :class:`graph.views.record.LastPass`);
+never runs the graph.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ def explain(graph: ComputationalGraph, *, precision: int = 4) -> str:
 
     For each node the pass reached: its upstream gradient (with the sum of
     its branches where it fans out), for a gate its local-gradient formula
-    and, for each input, ``upstream × (local) = gradient passed on``. Scalars
-    are written as numbers, arrays by shape and dtype.
+    and, for each input, ``upstream × local = gradient passed on`` (the
+    local gradient from the trace). Scalars are written as numbers, arrays by
+    shape and dtype. Only the last forward and backward are shown.
 
     Parameters
     ----------
@@ -61,8 +63,8 @@ def explain(graph: ComputationalGraph, *, precision: int = 4) -> str:
       upstream  dL/df = 1
       local     dz/dx = y, dz/dy = x
       pattern   gradient switcher: scales the upstream gradient by the other input's value
-      to x      1 × (dz/dx = y) = -4
-      to y      1 × (dz/dy = x) = 3
+      to x      1 × -4 = -4   (dz/dx = y)
+      to y      1 × 3 = 3   (dz/dy = x)
     <BLANKLINE>
     x   input   value 3
       dL/dx = -4
@@ -134,7 +136,8 @@ def node_block(last: LastPass, node: Node, precision: int = 4) -> str:
             lines.append(f"{target}nothing (needs no gradient)")
             continue
         formula = local_formula(gate, position, len(node.inputs))
-        lines.append(f"{target}{chain_rule(last.grad(node), sent, formula, precision)}")
+        local = last.local(node, position)
+        lines.append(f"{target}{chain_rule(last.grad(node), sent, formula, precision, local)}")
     return "\n".join(lines)
 
 

@@ -18,10 +18,10 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import networkx as nx
 import numpy as np
 
 from graph.errors import OnnxExportError
-from graph.graph import _ancestors_and_self
 from graph.views.text import output_names
 
 if TYPE_CHECKING:
@@ -98,8 +98,9 @@ def export_onnx(
     names = output_names(graph, outputs)
     if feeds is not None:
         graph.forward(feeds, outputs=names)
-    needed = _ancestors_and_self([graph[name] for name in names])
-    nodes = [node for node in graph.nodes if node in needed]
+    dag = graph.dag
+    needed = set(names).union(*(nx.ancestors(dag, name) for name in names))
+    nodes = [node for node in graph.nodes if node.name in needed]
     unrun = [node.name for node in nodes if node.value is None]
     if unrun:
         raise OnnxExportError(

@@ -1,21 +1,28 @@
-"""The last forward and backward pass, as every view reads it: the one place views read the engine's results.
+"""The last forward and backward pass as every view reads it: the engine's trace (``g.trace``), by node.
 
 :class:`LastPass` answers what the diagram, the explanation and the
-animation ask: the value a node holds, the gradient it received, what each
-gate sent to each input, the contributions summed where a node fans out, and
-the order of the steps. No view reads a node's values or gradients but
-through it.
+animation ask, from :class:`graph.trace.Trace` only: the value a node took in
+the last forward (None for a node that pass did not run, never an older
+value), the gradient the last backward gave it, what each gate sent to each
+input and its local gradient there, the contributions summed where a node
+fans out, and the order of the steps. No view reads a node's values or
+gradients but through it.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import networkx as nx
+import numpy as np
+
+from graph.errors import ShapeError
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
     from graph.node import Node
+    from graph.trace import EdgeRecord
 
 __all__ = ["Contribution", "LastPass"]
 
@@ -29,15 +36,17 @@ class Contribution(NamedTuple):
 
 
 class LastPass:
-    """What the last forward and backward pass of ``graph`` computed.
+    """What the last forward and backward pass of ``graph`` computed, as its trace records it.
 
     Attributes
     ----------
     graph : ComputationalGraph
+    trace : graph.trace.Trace
+        The trace every answer comes from, taken once.
     forward_order : list of Node
-        The nodes holding a value, leaves first, in the order they were added.
+        The nodes the last forward ran, in the order it ran them (leaves first).
     backward_order : list of Node
-        The nodes the backward pass reached, from the output back to the
+        The nodes the last backward reached, from the output back to the
         leaves; among nodes ready together, the first created first (x before y).
 
     Examples
@@ -52,35 +61,66 @@ class LastPass:
     ['add_1', 'mul_1', 'x', 'y']
     >>> [(c.target.name, c.position, float(c.sent)) for c in last.received(x)]
     [('mul_1', 0, -4.0), ('add_1', 1, 1.0)]
+    >>> last.local(g["mul_1"], 0)   # d(x*y)/dx = y
+    -4.0
     """
 
     def __init__(self, graph: ComputationalGraph):
         self.graph = graph
-        self.forward_order = [node for node in graph.nodes if node.value is not None]
+        self.trace = graph.trace
+        self._nodes = self.trace.nodes
+        self.forward_order = [graph[name] for name in self.trace.order]
         created = {node.name: index for index, node in enumerate(graph)}
         names = nx.lexicographical_topological_sort(graph.dag.reverse(copy=False), key=created.__getitem__)
-        self.backward_order = [graph[name] for name in names if graph[name].grad is not None]
+        self.backward_order = [graph[name] for name in names if self._nodes[name].grad is not None]
         self._received: dict[str, list[Contribution]] = {}
-        for target in graph:
-            for position, source in enumerate(target.inputs):
-                sent = self.sent(target, position)
-                if sent is not None:
-                    self._received.setdefault(source.name, []).append(Contribution(target, position, sent))
+        for edge in self.trace.edges:  # gate by gate in the forward's order: the targets in creation order
+            if edge.sent is not None:
+                contribution = Contribution(graph[edge.target], edge.position, edge.sent)
+                self._received.setdefault(edge.source, []).append(contribution)
 
     def value(self, node: Node) -> Any:
-        """The value ``node`` holds after the last forward; None before any."""
-        return node.value
+        """The value ``node`` took in the last forward; None where that forward did not run it."""
+        return self._nodes[node.name].value
 
     def grad(self, node: Node) -> Any:
-        """dL/d(node) from the last backward; None where it did not reach."""
-        return node.grad
+        """dL/d(node) from the last backward; None where it did not reach, or before a backward."""
+        return self._nodes[node.name].grad
+
+    def held(self, node: Node) -> Any:
+        """What a constant or parameter holds now: part of the graph (a constant's number, a parameter's size), not
+        a pass's result. None for inputs and gates, whose values only a pass gives."""
+        return node.value if node.kind in ("constant", "parameter") else None
+
+    def flowed(self, target: Node, position: int) -> Any:
+        """The value that flowed into gate ``target``'s input ``position`` in the last forward; None where that
+        forward did not run ``target``."""
+        edge = self._edge(target, position)
+        return None if edge is None else edge.value
 
     def sent(self, target: Node, position: int) -> Any:
         """What gate ``target`` sent back to its input ``position``; None where that input wanted nothing."""
-        if target.input_grads is None or not target.inputs[position].requires_grad:
+        edge = self._edge(target, position)
+        return None if edge is None else edge.sent
+
+    def local(self, target: Node, position: int) -> Any:
+        """d(target)/d(input ``position``) at the last forward's values, where ``target`` has one element.
+
+        The trace's :meth:`~graph.trace.Trace.local_gradient`; None where the
+        target holds an array (its local gradient is a Jacobian) or sent nothing.
+        """
+        edge = self._edge(target, position)
+        if edge is None or edge.sent is None or math.prod(np.shape(self.value(target))) != 1:
             return None
-        return target.input_grads[position]
+        try:
+            return self.trace.local_gradient(edge)
+        except ShapeError:
+            return None
 
     def received(self, node: Node) -> list[Contribution]:
-        """Every gradient ``node`` received, one per use, its senders in the order they were added."""
+        """Every gradient ``node`` received, one per use, its senders in the order they were added to the graph."""
         return self._received.get(node.name, [])
+
+    def _edge(self, target: Node, position: int) -> EdgeRecord | None:
+        incoming = self.trace.incoming(target.name)
+        return incoming[position] if position < len(incoming) else None

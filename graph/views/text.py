@@ -185,24 +185,41 @@ def argument_name(gate: Gate, position: int) -> str:
     return names[position] if position < len(names) else f"argument {position}"
 
 
-def chain_rule(upstream: Any, sent: Any, formula: str, precision: int = 4) -> str:
+def chain_rule(upstream: Any, sent: Any, formula: str, precision: int = 4, local: Any = None, note: bool = True) -> str:
     """The chain rule at one edge: the upstream gradient times the local gradient gives what is sent.
 
-    Scalars are written as numbers; where either side is an array, by shape
-    and dtype. The local gradient is written as its formula (the engine
-    records what was sent, not the factor: the views never divide it out).
+    Parameters
+    ----------
+    upstream, sent : value
+        The gradient the gate received, and what it sent back along the edge (both from the trace).
+    formula : str
+        The gate's local-gradient formula for this argument.
+    precision : int, default 4
+        Significant digits.
+    local : value, optional
+        The local gradient's value, where the trace gives one (a one-element gate).
+    note : bool, default True
+        Follow the numbers by the formula in parentheses.
+
+    Scalars are written as numbers, ``upstream × local = sent``; where a
+    value is an array, by shape and dtype, with the formula for the local
+    gradient. Nothing is divided out: every number comes from the trace.
 
     Examples
     --------
-    >>> chain_rule(1.0, -4.0, "dz/dx = y")
-    '1 × (dz/dx = y) = -4'
+    >>> chain_rule(1.0, -4.0, "dz/dx = y", local=-4.0)
+    '1 × -4 = -4   (dz/dx = y)'
+    >>> chain_rule(1.0, -4.0, "dz/dx = y", local=-4.0, note=False)
+    '1 × -4 = -4'
     >>> chain_rule(np.ones((5, 4)), np.ones((4, 3)), "")
     '(5, 4) float64 × (local) → (4, 3) float64'
     """
-    local = f"({formula or 'local'})"
     if not np.shape(upstream) and not np.shape(sent):
-        return f"{number(upstream, precision)} × {local} = {number(sent, precision)}"
-    return f"{brief(upstream, precision)} × {local} → {brief(sent, precision)}"
+        if local is None or np.shape(local):
+            return f"{number(upstream, precision)} × ({formula or 'local'}) = {number(sent, precision)}"
+        line = f"{number(upstream, precision)} × {number(local, precision)} = {number(sent, precision)}"
+        return f"{line}   ({formula})" if note and formula else line
+    return f"{brief(upstream, precision)} × ({formula or 'local'}) → {brief(sent, precision)}"
 
 
 def fan_out_sum(

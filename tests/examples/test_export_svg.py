@@ -29,7 +29,7 @@ def test_export_svg_writes_every_figure_with_its_numbers(tmp_path, monkeypatch, 
     assert {"x", "y", "z", "q", "f", "-12", "-4", "3"} <= set(circuit)
     neuron = texts(folder / "neuron.svg")
     assert {"w0", "x0", "0.7311", "-0.1966", "0.3932", "-0.3932", "-0.5898", "0.1966"} <= set(neuron)
-    assert "0.1966 × (dz/dy = x) = 0.3932" in texts(folder / "neuron_explained.svg")
+    assert "0.1966 × 2 = 0.3932" in texts(folder / "neuron_explained.svg")
     assert {"max", "-20", "-8", "6", "0"} <= set(texts(folder / "patterns.svg"))
     mlp = texts(folder / "mlp.svg")
     assert {"layer1", "layer2", "layer3", "loss", "W1", "b3", "MSE"} <= set(mlp)

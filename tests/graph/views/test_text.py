@@ -147,3 +147,12 @@ def test_only_the_record_reads_values_and_gradients_off_the_nodes():
     assert {path.name for path in views} >= {"text.py", "diagram.py", "explain.py", "animate.py"}
     assert [line for path in views for line in _reads(path)] == []
     assert _reads(VIEWS / "record.py")  # the one place that does
+
+
+def test_no_view_imports_a_private_name():
+    private = []
+    for path in [*VIEWS.glob("*.py"), VIEWS.parent / "animate.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                private += [f"{path.name}: {alias.name}" for alias in node.names if alias.name.startswith("_")]
+    assert private == []

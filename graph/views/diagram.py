@@ -440,8 +440,8 @@ def _node_attributes(last: LastPass, node: Node, style: _Style) -> tuple[dict[st
         rows.append(("gg-name", f"<b>{name}</b>"))
         if node.kind == "input" and not node.requires_grad:
             rows.append(("gg-note", f'<font point-size="8" color="{NOTE_COLOR}">data</font>'))
-    received = last.received(node)
-    if style.explain and style.grads and len(received) > 1:  # fan-out: the gradients of the branches add up
+    received = last.received(node) if style.explain and style.grads else []
+    if len(received) > 1:  # fan-out: the gradients of the branches add up
         line = fan_out_sum([part.sent for part in received], last.grad(node), style.text)
         rows.append(("gg-sum", f'<font point-size="9" color="{GRAD_COLOR}">{_html(line)}</font>'))
     label = _table(rows)

@@ -12,6 +12,7 @@ gradients but through it.
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import networkx as nx
@@ -69,15 +70,26 @@ class LastPass:
         self.graph = graph
         self.trace = graph.trace
         self._nodes = self.trace.nodes
-        self.forward_order = [graph[name] for name in self.trace.order]
+
+    @cached_property
+    def forward_order(self) -> list[Node]:
+        return [self.graph[name] for name in self.trace.order]
+
+    @cached_property
+    def backward_order(self) -> list[Node]:
+        graph = self.graph
         created = {node.name: index for index, node in enumerate(graph)}
         names = nx.lexicographical_topological_sort(graph.dag.reverse(copy=False), key=created.__getitem__)
-        self.backward_order = [graph[name] for name in names if self._nodes[name].grad is not None]
-        self._received: dict[str, list[Contribution]] = {}
+        return [graph[name] for name in names if self._nodes[name].grad is not None]
+
+    @cached_property
+    def _received(self) -> dict[str, list[Contribution]]:
+        received: dict[str, list[Contribution]] = {}
         for edge in self.trace.edges:  # gate by gate in the forward's order: the targets in creation order
             if edge.sent is not None:
-                contribution = Contribution(graph[edge.target], edge.position, edge.sent)
-                self._received.setdefault(edge.source, []).append(contribution)
+                contribution = Contribution(self.graph[edge.target], edge.position, edge.sent)
+                received.setdefault(edge.source, []).append(contribution)
+        return received
 
     def value(self, node: Node) -> Any:
         """The value ``node`` took in the last forward; None where that forward did not run it."""

@@ -453,3 +453,57 @@ def test_only_the_last_forward_is_drawn_a_node_it_did_not_run_has_no_value():
     assert ">11<" not in svg and "value 11" not in svg
     (tooltip,) = re.findall(r'tooltip="shifted: AddGate[^"]*"', to_dot(g).source)
     assert "\\nvalue " not in tooltip and "\\ngrad " not in tooltip
+
+
+# -- the SVG's classes and data attributes -------------------------------------------------------------
+
+
+def marked(svg: str):
+    """The groups of an SVG by their gg- class: (class, data attributes) pairs, and the texts by class."""
+    root = ET.fromstring(svg)
+    groups = []
+    for group in root.iter(f"{SVG}g"):
+        classes = [name for name in group.get("class", "").split() if name.startswith("gg-")]
+        if classes:
+            data = {key[5:]: value for key, value in group.attrib.items() if key.startswith("data-")}
+            groups.append((" ".join(classes), data))
+    texts = [(text.get("class"), "".join(text.itertext())) for text in root.iter(f"{SVG}text")]
+    return groups, texts
+
+
+def test_the_svg_names_every_node_edge_and_label_as_the_module_documents(tmp_path):
+    g = ComputationalGraph()
+    x = g.input("x")
+    w = g.parameter("w", 2.0)
+    g.add_gate(MultiplyGate(), x * w, 3.0, name="y")
+    g.forward(x=4.0)
+    g.backward()
+    svg = render(g, tmp_path / "y.svg").read_text(encoding="utf-8")
+    assert svg == to_svg(g)
+    groups, texts = marked(svg)
+    nodes = {data["node"]: data["kind"] for classes, data in groups if classes == "gg-node"}
+    assert nodes == {"x": "input", "w": "parameter", "mul_1": "gate", "const_1": "constant", "y": "gate"}
+    edges = [(classes, data.get("source"), data.get("target")) for classes, data in groups if "gg-edge" in classes]
+    assert ("gg-edge gg-edge-label", "x", "mul_1") in edges and edges.count(("gg-edge", "x", "mul_1")) == 2
+    assert ("gg-edge", "const_1", "y") in edges  # a constant's edge has no label: one line, one group
+    assert ("gg-edge gg-output gg-edge-label", "y", None) in edges
+    assert ("gg-value", "4") in texts and ("gg-grad", "6") in texts  # x's value and gradient on x -> mul_1
+    assert ("gg-value", "3") in texts  # the constant's own value, on its node
+    assert ("gg-local", "dz/dx = y, dz/dy = x") in texts and ("gg-symbol", "*") in texts
+    assert ("gg-name", "y") in texts and all(role for role, _ in texts)  # every text has its class
+    explained = marked(to_svg(g, explain=True))[1]
+    # y = 3 (x w): mul_1 gets 3, sends 3 × w = 6 to x and 3 × x = 12 to w; y sends 1 × 3 = 3 to mul_1
+    assert {("gg-chain", "3 × 2 = 6"), ("gg-chain", "3 × 4 = 12"), ("gg-chain", "1 × 3 = 3")} <= set(explained)
+
+
+def test_collapsed_scopes_are_boxes_and_their_edges_name_the_scope():
+    groups, texts = marked(to_svg(layered(), collapse=True))
+    boxes = [data["scope"] for classes, data in groups if classes == "gg-box"]
+    assert boxes == ["net", "loss"]
+    edges = {
+        (data.get("source"), data.get("source-scope"), data.get("target"), data.get("target-scope"))
+        for classes, data in groups
+        if "gg-edge" in classes
+    }
+    assert ("X", None, None, "net") in edges and (None, "net", None, "loss") in edges
+    assert ("gg-name", "net") in texts and ("gg-note", "4 gates: linear, relu") in texts

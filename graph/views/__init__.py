@@ -1,5 +1,7 @@
-"""Views of a graph: they read the last pass and the graph's public names, and never run it.
+"""Views of a graph: they read the engine's trace of the last pass and the graph's public names, never run it.
 
+- :mod:`graph.views.record`: the last pass as the views read it, from the
+  engine's trace (``g.trace``);
 - :mod:`graph.views.text`: numbers, array summaries, chain-rule lines and
   fan-out sums, written once for every view;
 - :mod:`graph.views.diagram`: the lecture-style diagram (DOT, SVG, PNG, PDF);

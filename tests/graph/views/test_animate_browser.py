@@ -280,3 +280,25 @@ def test_each_badge_sits_beside_its_node(open_page, pages):
             page.keyboard.press("ArrowRight")
         gaps.append(page.evaluate(gap))
     assert max(gaps) <= 30, gaps  # next to its node, at most a row further out
+
+
+def test_a_node_the_last_forward_did_not_run_stays_faded_and_without_values(open_page, tmp_path):
+    from gates import AddGate, MultiplyGate
+    from graph import ComputationalGraph
+
+    g = ComputationalGraph()
+    x = g.input("x")
+    g.add_gate(MultiplyGate(), x, 2.0, name="double")
+    g.add_gate(AddGate(), x, 1.0, name="shifted")
+    g.forward(x=10.0)
+    g.forward(x=3.0, outputs="double")
+    g.backward(output="double")
+    page = open_page(g.animate(tmp_path / "partial.html").as_uri())
+    for _ in range(int(page.get_attribute("#slider", "max")) + 1):
+        assert page.eval_on_selector(node("shifted"), "node => node.classList.contains('pending')")
+        page.keyboard.press("ArrowRight")
+    on_edges = page.eval_on_selector_all(
+        ".gg-edge text.gg-value, .gg-edge text.gg-grad",
+        "texts => texts.filter(t => getComputedStyle(t).visibility === 'visible').map(t => t.textContent)",
+    )
+    assert sorted(on_edges) == sorted(["3", "2", "6", "1"])  # x -> double and double's arrow; nothing of 11

@@ -501,7 +501,10 @@ class BatchNorm2DGate(Gate):
             raise ValueError(
                 f"BatchNorm2DGate needs momentum in [0, 1] and eps > 0, got momentum={momentum}, eps={eps}"
             )
-        self.num_features, self.momentum, self.eps, self.training = int(num_features), momentum, eps, training
+        self.num_features: int = int(num_features)
+        self.momentum: float = float(momentum)
+        self.eps: float = float(eps)
+        self.training: bool = bool(training)
         self.running_mean = np.zeros(self.num_features, dtype=dtype)
         self.running_var = np.ones(self.num_features, dtype=dtype)
 

@@ -15,6 +15,7 @@ reads it, models set it (``model.train()``, ``model.eval()``).
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -583,6 +584,8 @@ class BatchNorm2DGate(Gate):
 class FlattenGate(Gate):
     """Each example's values in one row: ``(N, d1, d2, ...)`` to ``(N, d1 d2 ...)``, in C order.
 
+    A 1-D input ``(N,)`` becomes a column ``(N, 1)``, as ONNX's Flatten does.
+
     forward   Z = reshape(X, (N, -1))
     backward  dL/dX = reshape(upstream, X.shape)
     jvp       dZ = reshape(dX, (N, -1))
@@ -602,13 +605,13 @@ class FlattenGate(Gate):
         if x.ndim < 1:
             raise ValueError("FlattenGate takes X with a batch axis, (N, ...); got a 0-d value")
         self.x_shape = x.shape
-        return x.reshape(len(x), -1)
+        return x.reshape(len(x), math.prod(x.shape[1:]))  # not -1, which an empty batch leaves undetermined
 
     def backward(self, upstream):
         return (np.reshape(upstream, self.x_shape),)
 
     def jvp(self, tangent_x):
-        return np.reshape(tangent_x, (self.x_shape[0], -1))
+        return np.reshape(tangent_x, (self.x_shape[0], math.prod(self.x_shape[1:])))
 
     def to_onnx(self, builder, x):
         return builder.op("Flatten", x, axis=1)

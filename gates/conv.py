@@ -103,13 +103,18 @@ def col2im(windows: np.ndarray, x_shape: tuple[int, ...], stride: Pair = (1, 1),
            [2., 4., 2.],
            [1., 2., 1.]])
     """
-    n, c, kh, kw, ho, wo = windows.shape
-    (sh, sw), (ph, pw) = stride, padding
-    h, w = x_shape[2], x_shape[3]
-    image = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=windows.dtype)
+    kh, kw, ho, wo = windows.shape[2:]
+    return _scatter(lambda i, j: windows[:, :, i, j], x_shape, (kh, kw), (ho, wo), stride, padding, windows.dtype)
+
+
+def _scatter(window_values, x_shape, kernel: Pair, out_hw: Pair, stride: Pair, padding: Pair, dtype) -> np.ndarray:
+    """col2im's loop, with the values of kernel offset (i, j) given by ``window_values(i, j)`` (N, C, Ho, Wo)."""
+    (kh, kw), (ho, wo), (sh, sw), (ph, pw) = kernel, out_hw, stride, padding
+    n, c, h, w = x_shape
+    image = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dtype)
     for i in range(kh):
         for j in range(kw):
-            image[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw] += windows[:, :, i, j]
+            image[:, :, i : i + sh * ho : sh, j : j + sw * wo : sw] += window_values(i, j)
     return image[:, :, ph : ph + h, pw : pw + w] if ph or pw else image
 
 
@@ -213,7 +218,8 @@ class Conv2DGate(Gate):
             windows = grad_cols.reshape(n, *w.shape[1:], *self._output_hw())
             grad_x = col2im(windows, self.x_shape, self.stride, self.padding)
         if want_w:
-            grad_w = np.tensordot(upstream, cols, axes=([0, 2], [0, 2])).reshape(w.shape)
+            # per example (F, Ho Wo) @ (Ho Wo, C kh kw), summed: BLAS reads the transposed cols in place
+            grad_w = np.matmul(upstream, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
         if want_b:
             grad_b = upstream.sum(axis=(0, 2))
         return grad_x, grad_w, grad_b
@@ -293,21 +299,33 @@ class MaxPool2DGate(Gate):
         x = np.asarray(x)
         _check_images(x, self, "X")
         _check_window(x.shape, self.kernel, (0, 0), self)
-        windows = _flat_windows(x, self.kernel, self.stride)
+        # Each kernel offset's pixels as one contiguous (N, C, Ho, Wo) block: one copy, then fast passes.
+        windows = np.ascontiguousarray(im2col(x, self.kernel, self.stride).transpose(2, 3, 0, 1, 4, 5))
+        pixels = windows.reshape(-1, *windows.shape[2:])
+        best = pixels[0].copy()
+        # The winner is the offset number (row-major) of the last strictly larger pixel met, so a tie
+        # stays with the first; NaN propagates through np.maximum, as in PyTorch.
+        self.winner = np.zeros(best.shape, dtype=np.min_scalar_type(len(pixels)))
+        for number in range(1, len(pixels)):
+            better = pixels[number] > best
+            np.maximum(best, pixels[number], out=best)
+            np.maximum(self.winner, better * self.winner.dtype.type(number), out=self.winner)
         self.x_shape = x.shape
-        self.winner = np.argmax(windows, axis=2)[:, :, np.newaxis]  # argmax returns the first of equals
-        return np.take_along_axis(windows, self.winner, axis=2)[:, :, 0]
+        return best
 
     def backward(self, upstream):
         upstream = np.asarray(upstream)
-        n, c, ho, wo = upstream.shape
-        routed = np.zeros((n, c, self.kernel[0] * self.kernel[1], ho, wo), dtype=upstream.dtype)
-        np.put_along_axis(routed, self.winner, upstream[:, :, np.newaxis], axis=2)
-        return (col2im(routed.reshape(n, c, *self.kernel, ho, wo), self.x_shape, self.stride),)
+        kw = self.kernel[1]
+        routed = lambda i, j: upstream * (self.winner == i * kw + j)  # noqa: E731
+        return (_scatter(routed, self.x_shape, self.kernel, upstream.shape[2:], self.stride, (0, 0), upstream.dtype),)
 
     def jvp(self, tangent_x):
-        windows = _flat_windows(np.asarray(tangent_x), self.kernel, self.stride)
-        return np.take_along_axis(windows, self.winner, axis=2)[:, :, 0]
+        windows = im2col(np.asarray(tangent_x), self.kernel, self.stride)
+        kw = self.kernel[1]
+        return sum(
+            np.where(self.winner == i * kw + j, windows[:, :, i, j], np.zeros((), windows.dtype))
+            for i, j in np.ndindex(*self.kernel)
+        )
 
     def to_onnx(self, builder, x):
         return builder.op("MaxPool", x, kernel_shape=list(self.kernel), strides=list(self.stride))
@@ -648,13 +666,6 @@ def _check_window(x_shape: tuple[int, ...], kernel, padding: Pair, gate: Gate) -
             f"{height}x{width} (H, W = {x_shape[2]}, {x_shape[3]}, padding {padding}): use a smaller kernel, "
             "more padding or a larger image"
         )
-
-
-def _flat_windows(x: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
-    """The windows of ``x`` with each window's pixels on one axis: ``(N, C, kh kw, Ho, Wo)``, a copy."""
-    windows = im2col(x, kernel, stride)
-    n, c, kh, kw, ho, wo = windows.shape
-    return windows.reshape(n, c, kh * kw, ho, wo)
 
 
 def _average(x: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:

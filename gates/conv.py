@@ -34,6 +34,7 @@ __all__ = [
     "col2im",
     "conv2d_naive",
     "pool_output_size",
+    "pair",
 ]
 
 Pair = tuple[int, int]
@@ -131,7 +132,7 @@ def conv2d_naive(x, w, b, stride: int | Pair = 1, padding: int | Pair = 0) -> np
     array([[ 8., 12.],
            [20., 24.]])
     """
-    (sh, sw), (ph, pw) = _pair(stride, "stride", "conv2d_naive", 1), _pair(padding, "padding", "conv2d_naive", 0)
+    (sh, sw), (ph, pw) = pair(stride, "stride", "conv2d_naive", 1), pair(padding, "padding", "conv2d_naive", 0)
     n, c, h, width = x.shape
     f, _, kh, kw = w.shape
     padded = np.zeros((n, c, h + 2 * ph, width + 2 * pw), dtype=np.result_type(x, w))
@@ -186,8 +187,8 @@ class Conv2DGate(Gate):
     pattern = "a linear layer on every window: the same weights slide over the image"
 
     def __init__(self, stride: int | Pair = 1, padding: int | Pair = 0):
-        self.stride = _pair(stride, "stride", type(self).__name__, 1)
-        self.padding = _pair(padding, "padding", type(self).__name__, 0)
+        self.stride = pair(stride, "stride", type(self).__name__, 1)
+        self.padding = pair(padding, "padding", type(self).__name__, 0)
 
     def forward(self, x, w, b):
         x, w, b = np.asarray(x), np.asarray(w), np.asarray(b)
@@ -292,8 +293,8 @@ class MaxPool2DGate(Gate):
 
     def __init__(self, kernel: int | Pair, stride: int | Pair | None = None):
         name = type(self).__name__
-        self.kernel = _pair(kernel, "kernel", name, 1)
-        self.stride = self.kernel if stride is None else _pair(stride, "stride", name, 1)
+        self.kernel = pair(kernel, "kernel", name, 1)
+        self.stride = self.kernel if stride is None else pair(stride, "stride", name, 1)
 
     def forward(self, x):
         x = np.asarray(x)
@@ -366,8 +367,8 @@ class AvgPool2DGate(Gate):
 
     def __init__(self, kernel: int | Pair, stride: int | Pair | None = None):
         name = type(self).__name__
-        self.kernel = _pair(kernel, "kernel", name, 1)
-        self.stride = self.kernel if stride is None else _pair(stride, "stride", name, 1)
+        self.kernel = pair(kernel, "kernel", name, 1)
+        self.stride = self.kernel if stride is None else pair(stride, "stride", name, 1)
 
     def forward(self, x):
         x = np.asarray(x)
@@ -524,8 +525,8 @@ class BatchNorm2DGate(Gate):
         self.momentum: float = float(momentum)
         self.eps: float = float(eps)
         self.training: bool = bool(training)
-        self.running_mean = np.zeros(self.num_features, dtype=dtype)
-        self.running_var = np.ones(self.num_features, dtype=dtype)
+        self.running_mean: np.ndarray = np.zeros(self.num_features, dtype=dtype)
+        self.running_var: np.ndarray = np.ones(self.num_features, dtype=dtype)
 
     def forward(self, x, gamma, beta):
         x, gamma, beta = np.asarray(x), np.asarray(gamma), np.asarray(beta)
@@ -638,8 +639,14 @@ class FlattenGate(Gate):
 # -- helpers shared by the gates above ------------------------------------------------------------
 
 
-def _pair(value, what: str, owner: str, minimum: int) -> Pair:
-    """An int or a pair of ints, each at least ``minimum``, as a pair; TypeError or ValueError naming ``owner``."""
+def pair(value, what: str, owner: str, minimum: int) -> Pair:
+    """A kernel, stride or padding given as an int or a pair of ints, as a pair, each at least ``minimum``.
+
+    Raises TypeError or ValueError naming ``owner`` and ``what``.
+
+    >>> pair(3, "kernel", "Conv2D", 1), pair((2, 1), "stride", "Conv2D", 1)
+    ((3, 3), (2, 1))
+    """
     items = (value, value) if isinstance(value, numbers.Integral) else value
     if (
         not isinstance(items, (tuple, list))

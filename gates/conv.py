@@ -555,32 +555,44 @@ class BatchNorm2DGate(Gate):
             centred = x - self.running_mean.astype(dtype)[:, np.newaxis, np.newaxis]
             variance = self.running_var.astype(dtype)
         self.scale = (1 / np.sqrt(variance + np.asarray(self.eps, dtype))).astype(dtype)  # s = 1 / sqrt(σ² + eps)
-        self.x_hat = centred * self.scale[:, np.newaxis, np.newaxis]
-        self.gamma, self.batch_statistics = gamma, self.training
-        return self.x_hat * gamma[:, np.newaxis, np.newaxis] + beta[:, np.newaxis, np.newaxis]
+        centred *= self.scale[:, np.newaxis, np.newaxis]  # in place: the centred copy becomes X̂
+        self.x_hat, self.gamma, self.batch_statistics = centred, gamma, self.training
+        z = self.x_hat * gamma[:, np.newaxis, np.newaxis]
+        z += beta[:, np.newaxis, np.newaxis]
+        return z
 
     def backward(self, upstream):
         upstream = np.asarray(upstream)
         want_x, want_gamma, want_beta = self.needs_input_grad
-        grad_gamma = np.sum(upstream * self.x_hat, axis=(0, 2, 3)) if want_gamma else None
-        grad_beta = upstream.sum(axis=(0, 2, 3)) if want_beta else None
-        grad_x = (self._through_x(upstream) * self.gamma[:, np.newaxis, np.newaxis]) if want_x else None
-        return grad_x, grad_gamma, grad_beta
+        # Σ g X̂ and Σ g per channel are dL/dγ and dL/dβ, and also the two means dL/dX needs.
+        sum_gx = np.sum(upstream * self.x_hat, axis=(0, 2, 3)) if want_gamma or want_x else None
+        sum_g = upstream.sum(axis=(0, 2, 3)) if want_beta or want_x else None
+        grad_x = self._through_x(upstream, self.gamma, sum_g, sum_gx) if want_x else None
+        return grad_x, sum_gx if want_gamma else None, sum_g if want_beta else None
 
-    def _through_x(self, g):
-        """d X̂ / d X applied to ``g`` (the map is symmetric: the same for backward and jvp)."""
-        scale = self.scale[:, np.newaxis, np.newaxis]
+    def _through_x(self, g, gamma, sum_g=None, sum_gx=None):
+        """γ d X̂ / d X applied to ``g`` (the map is symmetric: the same for backward and jvp).
+
+        Training: γ s (g - mean(g) - X̂ mean(g X̂)); eval: γ s g. The sums over
+        (N, H, W) may be given when the caller has them already.
+        """
+        factor = (self.scale * gamma)[:, np.newaxis, np.newaxis]
         if not self.batch_statistics:
-            return g * scale
-        mean_g = g.mean(axis=(0, 2, 3), keepdims=True)
-        mean_gx = np.mean(g * self.x_hat, axis=(0, 2, 3), keepdims=True)
-        return scale * (g - mean_g - self.x_hat * mean_gx)
+            return g * factor
+        n = g.size // len(gamma)
+        sum_g = g.sum(axis=(0, 2, 3)) if sum_g is None else sum_g
+        sum_gx = np.sum(g * self.x_hat, axis=(0, 2, 3)) if sum_gx is None else sum_gx
+        result = self.x_hat * (-sum_gx / n)[:, np.newaxis, np.newaxis]
+        result += g
+        result -= (sum_g / n)[:, np.newaxis, np.newaxis]
+        result *= factor
+        return result
 
     def jvp(self, tangent_x, tangent_gamma, tangent_beta):
         channel = (slice(None), np.newaxis, np.newaxis)
         return tangent_sum(
             self.x_hat.shape,
-            None if tangent_x is None else self._through_x(np.asarray(tangent_x)) * self.gamma[channel],
+            None if tangent_x is None else self._through_x(np.asarray(tangent_x), self.gamma),
             None if tangent_gamma is None else np.asarray(tangent_gamma)[channel] * self.x_hat,
             None if tangent_beta is None else np.asarray(tangent_beta)[channel],
         )

@@ -10,7 +10,11 @@ SGD. Contenders, interleaved in one process with one thread each:
 - ``models``: the same network as ``models.Model`` layers with ``models.SGD``;
 - ``torch``: the same network as ``nn.Sequential`` with ``torch.optim.SGD``.
 
-    .venv/bin/python benchmarks/conv_step.py            # the row, about a minute
+And, for information, a step of the CNN that ``examples/train_mnist.py --model cnn``
+trains (1-16-32-128-10 with batch norm and dropout 0.25, Adam): ``models.CNN``
+against the same network in PyTorch, the ratio of their seconds per epoch.
+
+    .venv/bin/python benchmarks/conv_step.py            # the row, about 30 s
     .venv/bin/python benchmarks/conv_step.py --quick
 """
 
@@ -21,11 +25,11 @@ import numpy as np
 
 from gates import Conv2DGate, FlattenGate, LinearGate, MaxPool2DGate, SoftmaxCrossEntropyGate
 from graph import ComputationalGraph
-from models import SGD, Activation, Conv2D, Flatten, Linear, MaxPool2D, Model
+from models import CNN, SGD, Activation, Adam, Conv2D, Flatten, Linear, MaxPool2D, Model
 
 LR = 0.01
 BATCH = 128
-STEPS = 2  # per block
+STEPS = 3  # per block
 
 
 def initial_weights(seed: int = 0) -> dict[str, np.ndarray]:
@@ -100,6 +104,17 @@ def torch_cnn(torch, weights):
     return net
 
 
+def torch_example_cnn(torch):
+    """The network of ``train_mnist.py --model cnn`` in PyTorch (its own initialisation: timing only)."""
+    nn = torch.nn
+    block = [(1, 16), (16, 32)]
+    layers = []
+    for c_in, c_out in block:
+        layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
+    layers += [nn.Flatten(), nn.Dropout(0.25), nn.Linear(1568, 128), nn.ReLU(), nn.Dropout(0.25), nn.Linear(128, 10)]
+    return nn.Sequential(*layers)
+
+
 def contenders(torch) -> dict:
     weights, data = initial_weights(), batches()
     cursor = {"i": 0}
@@ -127,7 +142,16 @@ def contenders(torch) -> dict:
         model.backward()
         optimizer.step()
 
-    runs = {"graph": graph_step, "models": models_step}
+    example = CNN(channels=(16, 32), hidden=(128,), dropout=0.25, seed=0)
+    example_optimizer = Adam(example.parameters(), lr=3e-3)
+
+    def example_step():
+        x, y = next_batch()
+        example.forward(x, y)
+        example.backward()
+        example_optimizer.step()
+
+    runs = {"graph": graph_step, "models": models_step, "example": example_step}
     if torch is not None:
         net = torch_cnn(torch, weights)
         torch_optimizer = torch.optim.SGD(net.parameters(), lr=LR)
@@ -142,6 +166,16 @@ def contenders(torch) -> dict:
             torch_optimizer.step()
 
         runs["torch"] = torch_step
+        example_net = torch_example_cnn(torch)
+        example_torch_optimizer = torch.optim.Adam(example_net.parameters(), lr=3e-3)
+
+        def torch_example_step():
+            x, y = torch_data[cursor["i"]]
+            example_torch_optimizer.zero_grad()
+            loss_function(example_net(x), y).backward()
+            example_torch_optimizer.step()
+
+        runs["torch_example"] = torch_example_step
     return {name: (lambda run=run: common.time_steps(run, STEPS)) for name, run in runs.items()}
 
 
@@ -158,6 +192,9 @@ def measure(args, torch) -> list[dict]:
         common.Row("info", "CNN step b128, models.Model + SGD", "time / torch step", "-", None).ratio(
             samples, per_round, "models", "torch", **extra
         ),
+        common.Row("info", "train_mnist.py --model cnn step (epoch)", "time / torch step", "-", None).ratio(
+            samples, per_round, "example", "torch_example", **extra
+        ),
         common.Row("info", "CNN step b128, graph API", "milliseconds", "-", None).record(
             np.median(samples["graph"]) * 1e3
         ),
@@ -166,7 +203,7 @@ def measure(args, torch) -> list[dict]:
 
 
 def main() -> None:
-    args = common.arguments(__doc__.split("\n\n")[0], rounds=21, warmup=3)
+    args = common.arguments(__doc__.split("\n\n")[0], rounds=41, warmup=3)
     common.report(measure(args, common.load_torch()), args.json)
 
 

@@ -164,6 +164,7 @@ class Conv2DGate(Gate):
     backward  dL/dW = Σ_n upstream[n] @ cols(X)[n]ᵀ          (reshaped to W's shape)
               dL/db = Σ_{n, p, q} upstream[n, f, p, q]
               dL/dX = col2im(W_matᵀ @ upstream[n])           (summed onto the pixels)
+                    = the full correlation of upstream with W flipped, channels swapped (stride 1)
     jvp       dZ = conv(dX, W) + conv(X, dW) + db
 
     Shapes: ``X (N, C, H, W)``, ``W (F, C, kh, kw)``, ``b (F,)``, ``Z (N, F, Ho, Wo)``
@@ -219,18 +220,32 @@ class Conv2DGate(Gate):
         want_x, want_w, want_b = self.needs_input_grad
         w, cols = self.w, self.cols
         n, f = len(cols), len(w)
+        grad_x = self._input_gradient(np.reshape(upstream, (n, f, *self._output_hw()))) if want_x else None
         upstream = np.reshape(upstream, (n, f, -1))
-        grad_x = grad_w = grad_b = None
-        if want_x:
-            grad_cols = np.matmul(w.reshape(f, -1).T, upstream)
-            windows = grad_cols.reshape(n, *w.shape[1:], *self._output_hw())
-            grad_x = col2im(windows, self.x_shape, self.stride, self.padding)
+        grad_w = grad_b = None
         if want_w:
             # per example (F, Ho Wo) @ (Ho Wo, C kh kw), summed: BLAS reads the transposed cols in place
             grad_w = np.matmul(upstream, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
         if want_b:
             grad_b = upstream.sum(axis=(0, 2))
         return grad_x, grad_w, grad_b
+
+    def _input_gradient(self, upstream: np.ndarray) -> np.ndarray:
+        """dL/dX from the upstream (N, F, Ho, Wo).
+
+        With stride 1 it is the "full" correlation of the upstream with the
+        filters flipped and their two channel axes swapped: one im2col and one
+        matrix product, no scatter. Otherwise col2im sums W_matᵀ @ upstream
+        back onto the pixels.
+        """
+        w, (kh, kw), (ph, pw) = self.w, self.w.shape[2:], self.padding
+        n, f = upstream.shape[:2]
+        if self.stride == (1, 1) and ph < kh and pw < kw:
+            flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(w.shape[1], -1)  # (C, F kh kw)
+            cols = np.ascontiguousarray(im2col(upstream, (kh, kw), padding=(kh - 1 - ph, kw - 1 - pw)))
+            return np.matmul(flipped, cols.reshape(n, flipped.shape[1], -1)).reshape(self.x_shape)
+        grad_cols = np.matmul(w.reshape(f, -1).T, upstream.reshape(n, f, -1))
+        return col2im(grad_cols.reshape(n, *w.shape[1:], *upstream.shape[2:]), self.x_shape, self.stride, self.padding)
 
     def _output_hw(self) -> Pair:
         (kh, kw), (_, _, h, width) = self.w.shape[2:], self.x_shape

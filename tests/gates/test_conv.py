@@ -21,6 +21,7 @@ CONV_CASES = [
     ((2, 1, 6, 6), (3, 5, 5), 1, 2),
     ((2, 2, 5, 8), (2, 2, 4), 3, (0, 2)),
     ((4, 16, 6, 6), (8, 3, 3), 1, 1),
+    ((2, 2, 4, 4), (3, 1, 1), 1, 1),  # padding beyond the kernel: stride 1, yet its dL/dX goes through col2im
 ]
 CONV_IDS = [f"x{x}-w{w}-s{s}-p{p}" for x, w, s, p in CONV_CASES]
 POOL_CASES = [((2, 3, 8, 8), 2, None), ((2, 3, 7, 7), 2, None), ((1, 2, 9, 7), 3, 2), ((2, 2, 6, 5), (2, 3), 1)]
@@ -68,7 +69,9 @@ def test_naive_and_im2col_convolutions_agree(x_shape, w_shape, stride, padding):
     )
 
 
-@pytest.mark.parametrize(("x_shape", "w_shape", "stride", "padding"), CONV_CASES[:7], ids=CONV_IDS[:7])
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "stride", "padding"), CONV_CASES[:7] + CONV_CASES[8:], ids=CONV_IDS[:7] + CONV_IDS[8:]
+)
 def test_conv_passes_check_gate(x_shape, w_shape, stride, padding):
     check_gate(Conv2DGate(stride, padding), *conv_inputs(x_shape, w_shape, np.float64, seed=3))
 

@@ -188,7 +188,8 @@ def main(argv=None) -> dict:
         print(f"no {curves_path.name}: {error}")
     onnx_accuracy = export_and_score_onnx(model, args.out / "model.onnx", x_test, y_test) if args.export_onnx else None
     with model.in_mode(False):  # the diagram's pass must not move batch norm's running statistics
-        model.loss(x_test[:8], y_test[:8])
+        # loss and output in one pass, so that no node keeps a value from another (the ONNX export's)
+        model.forward(model.inputs(x_test[:8]), model.targets(y_test[:8]))
         model.backward()
     model.graph.render(graph_path, collapse=args.model == "cnn")
 

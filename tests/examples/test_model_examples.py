@@ -110,3 +110,4 @@ def test_main_job_trains_a_cnn_and_exports_it(tmp_path, capsys):
     svg = (out / "graph.svg").read_text()
     assert "layer1" in svg and ">W1<" not in svg  # each layer drawn as one box
     assert "Conv2D(1 -> 4, 3x3, pad 1)" in capsys.readouterr().out  # the summary
+    assert "(60, 10) float32" not in svg and "(1, 10) float32" not in svg and "(8, 10) float32" in svg  # one pass

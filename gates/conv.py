@@ -285,7 +285,7 @@ class MaxPool2DGate(Gate):
     Tie policy: where a window's maximum appears more than once, the whole
     gradient goes to the first of them in row-major order (top row first,
     then left to right), so no gradient is lost or counted twice. PyTorch
-    documents no tie rule.
+    documents no tie rule. A window holding NaN gives NaN, as in PyTorch.
 
     Output sizes as PyTorch's ``max_pool2d`` (floor mode, no padding):
     ``Ho = floor((H - kh) / sh) + 1``.

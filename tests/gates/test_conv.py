@@ -112,6 +112,12 @@ def test_max_pool_ties_go_to_the_first_pixel_in_row_major_order():
     np.testing.assert_array_equal(grad, [[[[0.0, 2.0, 3.0, 0.0], [0.0, 0.0, 0.0, 0.0]]]])
 
 
+def test_max_pool_propagates_nan_as_torch_does():
+    x = np.array([[[[1.0, np.nan, 0.0, 2.0], [3.0, 0.0, 5.0, 1.0]]]])
+    expected = functional.max_pool2d(torch.tensor(x), 2).numpy()
+    np.testing.assert_array_equal(MaxPool2DGate(2).forward(x), expected)  # [nan, 5]
+
+
 def test_overlapping_max_windows_sum_their_gradients_on_a_shared_winner():
     x = np.array([[[[0.0, 9.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]])
     gate = MaxPool2DGate(2, stride=1)  # both top windows hold the 9

@@ -2,6 +2,7 @@
 
     python examples/train_mnist.py                       # Fashion-MNIST, 784-256-128-10 ReLU MLP, Adam
     python examples/train_mnist.py --model two-layer     # the seed chapter's sigmoid + BCE network
+    python examples/train_mnist.py --model cnn           # a small conv net: 2 conv blocks with batch norm
     python examples/train_mnist.py --dataset mnist       # MNIST, downloaded once (network needed)
     python examples/train_mnist.py --dataset DIR         # any directory of the four IDX files
     python examples/train_mnist.py --export-onnx         # also model.onnx, scored again in ONNX Runtime
@@ -17,6 +18,7 @@ constant`` keeps it fixed). BLAS runs on one thread unless
     model.npz      the trained model (``models.load("model.npz")``)
     curves.png     loss and accuracy per epoch, training and validation
     graph.svg      the network's graph, with the values and gradients of 8 test images
+                   (a conv net's layers collapsed to one box each)
     model.onnx     with --export-onnx: the prediction graph for ONNX Runtime (the onnx extra)
 """
 
@@ -39,6 +41,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # after the thread setting, which numpy reads when it loads
 
 from models import (
+    CNN,
     MLP,
     SGD,
     Adam,
@@ -53,7 +56,12 @@ from models import (
 )
 
 OPTIMIZERS = {"adam": (Adam, 1e-3), "sgd": (SGD, 0.5), "momentum": (Momentum, 0.05)}
-DEFAULT_HIDDEN = {"mlp": [256, 128], "two-layer": [128]}
+DEFAULT_HIDDEN = {"mlp": [256, 128], "two-layer": [128], "cnn": [128]}
+DEFAULT_EPOCHS = {"mlp": 10, "two-layer": 10, "cnn": 10}
+
+
+def sizes(text: str) -> list[int]:
+    return [int(n) for n in text.split(",")]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -61,17 +69,22 @@ def parse_args(argv=None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--dataset", default="fashion-mnist", help="fashion-mnist (default), mnist, or a directory")
-    parser.add_argument("--model", choices=("mlp", "two-layer"), default="mlp")
+    parser.add_argument("--model", choices=("mlp", "two-layer", "cnn"), default="mlp")
     parser.add_argument(
         "--hidden",
-        type=lambda text: [int(n) for n in text.split(",")],
-        help="hidden sizes, comma separated (default 256,128 for mlp, 128 for two-layer)",
+        type=sizes,
+        help="hidden sizes, comma separated (default 256,128 for mlp, 128 for two-layer and cnn)",
     )
     parser.add_argument("--activation", default="relu", help="mlp hidden activation (default relu)")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--channels", type=sizes, default=[16, 32], help="cnn filters per conv block (default 16,32)")
+    parser.add_argument("--dropout", type=float, default=0.25, help="cnn dropout before its linear layers (0.25)")
+    parser.add_argument("--no-batch-norm", action="store_true", help="cnn without batch normalisation")
+    parser.add_argument("--epochs", type=int, help="default 10")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--optimizer", choices=tuple(OPTIMIZERS), default="adam")
-    parser.add_argument("--lr", type=float, help="learning rate (default 1e-3 adam, 0.5 sgd, 0.05 momentum)")
+    parser.add_argument(
+        "--lr", type=float, help="learning rate (default 1e-3 adam, 3e-3 adam for cnn, 0.5 sgd, 0.05 momentum)"
+    )
     parser.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
     parser.add_argument("--validation", type=int, default=5000, help="training images held out (default 5000)")
     parser.add_argument("--limit", type=int, help="train on the first LIMIT training images only (quick runs)")
@@ -82,10 +95,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--export-onnx", action="store_true", help="also write model.onnx and score it in ONNX Runtime")
     args = parser.parse_args(argv)
     args.hidden = args.hidden or DEFAULT_HIDDEN[args.model]
+    args.epochs = args.epochs if args.epochs is not None else DEFAULT_EPOCHS[args.model]
     if args.model == "two-layer" and len(args.hidden) != 1:
         parser.error(f"--model two-layer has one hidden layer; got --hidden {args.hidden}")
     if args.lr is None:
-        args.lr = OPTIMIZERS[args.optimizer][1]
+        # batch normalisation keeps each layer's inputs scaled, so the conv net trains well at a higher rate
+        args.lr = 3e-3 if (args.model, args.optimizer) == ("cnn", "adam") else OPTIMIZERS[args.optimizer][1]
     return args
 
 
@@ -97,10 +112,20 @@ def load_data(name: str, cache_dir: Path | None):
     return load_idx_directory(name)
 
 
-def build_model(args, n_in: int, n_out: int):
+def build_model(args, input_shape: tuple[int, ...], n_out: int):
     if args.model == "two-layer":
-        return TwoLayerNet(n_in, args.hidden[0], n_out, seed=args.seed)
-    return MLP([n_in, *args.hidden, n_out], activation=args.activation, seed=args.seed)
+        return TwoLayerNet(input_shape[0], args.hidden[0], n_out, seed=args.seed)
+    if args.model == "cnn":
+        return CNN(
+            input_shape,
+            args.channels,
+            n_out,
+            hidden=args.hidden,
+            batch_norm=not args.no_batch_norm,
+            dropout=args.dropout,
+            seed=args.seed,
+        )
+    return MLP([input_shape[0], *args.hidden, n_out], activation=args.activation, seed=args.seed)
 
 
 def main(argv=None) -> dict:
@@ -109,7 +134,8 @@ def main(argv=None) -> dict:
 
     started = time.perf_counter()
     (train_images, train_labels), (test_images, test_labels) = load_data(args.dataset, args.cache_dir)
-    x_all, x_test = scale_images(train_images), scale_images(test_images)
+    flat = args.model != "cnn"  # a conv net takes images (N, 1, 28, 28), the others rows of pixels
+    x_all, x_test = scale_images(train_images, flat=flat), scale_images(test_images, flat=flat)
     y_all, y_test = train_labels.astype(np.int64), test_labels.astype(np.int64)
     classes = int(max(y_all.max(), y_test.max())) + 1
     order = np.random.default_rng(args.seed).permutation(len(x_all))
@@ -122,7 +148,7 @@ def main(argv=None) -> dict:
         f"{classes} classes (loaded in {time.perf_counter() - started:.1f} s)"
     )
 
-    model = build_model(args, x_train.shape[1], classes)
+    model = build_model(args, x_train.shape[1:], classes)
     print(model.summary())
     optimizer_class = OPTIMIZERS[args.optimizer][0]
     optimizer = optimizer_class(model.parameters(), lr=args.lr)
@@ -161,9 +187,11 @@ def main(argv=None) -> dict:
     except ImportError as error:  # matplotlib is an optional extra: the rest of the results still count
         print(f"no {curves_path.name}: {error}")
     onnx_accuracy = export_and_score_onnx(model, args.out / "model.onnx", x_test, y_test) if args.export_onnx else None
-    model.loss(x_test[:8], y_test[:8])
-    model.backward()
-    model.graph.render(graph_path)
+    with model.in_mode(False):  # the diagram's pass must not move batch norm's running statistics
+        # loss and output in one pass, so that no node keeps a value from another (the ONNX export's)
+        model.forward(model.inputs(x_test[:8]), model.targets(y_test[:8]))
+        model.backward()
+    model.graph.render(graph_path, collapse=args.model == "cnn")
 
     metrics = {
         "test_accuracy": test["accuracy"],

@@ -27,6 +27,7 @@ from gates.arithmetic import (
     SubtractGate,
 )
 from gates.base import Gate, shape_of, tangent_sum, unbroadcast
+from gates.conv import AvgPool2DGate, BatchNorm2DGate, Conv2DGate, DropoutGate, FlattenGate, MaxPool2DGate
 from gates.linalg import LinearGate, MatMulGate, ReshapeGate, TransposeGate
 from gates.loss import (
     BinaryCrossEntropyGate,
@@ -68,4 +69,10 @@ __all__ = [
     "BinaryCrossEntropyGate",
     "BinaryCrossEntropyWithLogitsGate",
     "SoftmaxCrossEntropyGate",
+    "Conv2DGate",
+    "MaxPool2DGate",
+    "AvgPool2DGate",
+    "DropoutGate",
+    "BatchNorm2DGate",
+    "FlattenGate",
 ]

@@ -24,8 +24,19 @@ from models.data import (
     write_idx,
 )
 from models.errors import ChecksumError, DataFileError, DownloadError, ModelFileError
-from models.layers import ACTIVATIONS, Activation, Layer, Linear
-from models.network import LOSSES, MLP, Model, TwoLayerNet
+from models.layers import (
+    ACTIVATIONS,
+    Activation,
+    AvgPool2D,
+    BatchNorm2D,
+    Conv2D,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    MaxPool2D,
+)
+from models.network import CNN, LOSS_HEADS, LOSSES, MLP, Model, TwoLayerNet
 from models.optim import SGD, Adam, Momentum, Optimizer
 from models.serialize import load, save
 from models.training import History, batches, evaluate, fit
@@ -34,11 +45,19 @@ __all__ = [
     "Model",
     "MLP",
     "TwoLayerNet",
+    "CNN",
     "Layer",
     "Linear",
     "Activation",
+    "Conv2D",
+    "MaxPool2D",
+    "AvgPool2D",
+    "BatchNorm2D",
+    "Dropout",
+    "Flatten",
     "ACTIVATIONS",
     "LOSSES",
+    "LOSS_HEADS",
     "Optimizer",
     "SGD",
     "Momentum",

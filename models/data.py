@@ -130,7 +130,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise DataFileError(f"{where} is not {kind}: {error}") from None
 
 
-def _read_idx_stream(stream: BinaryIO, where: str, size: int | None) -> np.ndarray:
+def _read_idx_stream(stream: gzip.GzipFile | BinaryIO, where: str, size: int | None) -> np.ndarray:
     """Parse IDX from ``stream``: the header first, and the data only once the header is known to be possible.
 
     ``size`` is the file's length when known (not gzipped); a gzip stream is
@@ -389,8 +389,12 @@ def _download(address: str, target: Path, expected: str, timeout: float) -> None
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def scale_images(images, dtype=np.float32) -> np.ndarray:
-    """Flatten images (N, ...) to rows (N, features) and scale bytes 0..255 to [0, 1].
+def scale_images(images, dtype=np.float32, *, flat: bool = True) -> np.ndarray:
+    """Scale bytes 0..255 to [0, 1]; flatten images (N, ...) to rows (N, features), or keep them as images.
+
+    With ``flat=False`` the images keep their shape, as a convolutional
+    network takes them: (N, H, W) gains a channel axis, (N, 1, H, W); images
+    that have one, (N, C, H, W), keep it.
 
     Zero images give an empty (0, features) result.
 
@@ -400,6 +404,8 @@ def scale_images(images, dtype=np.float32) -> np.ndarray:
     array([[0. , 1. , 0.2, 0.4]], dtype=float32)
     >>> scale_images(np.zeros((0, 28, 28), dtype=np.uint8)).shape
     (0, 784)
+    >>> scale_images(np.zeros((5, 28, 28), dtype=np.uint8), flat=False).shape
+    (5, 1, 28, 28)
     """
     images = np.asarray(images)
     dtype = np.dtype(dtype)
@@ -407,9 +413,16 @@ def scale_images(images, dtype=np.float32) -> np.ndarray:
         raise ValueError(f"scale_images takes images of shape (N, ...), got a 0-d {images.dtype} array")
     if dtype.kind != "f":
         raise TypeError(f"scale_images returns floats in [0, 1]: dtype must be a float dtype, got {dtype}")
-    # reshape(N, -1) cannot infer the width of zero rows: give it
-    rows = images.reshape(len(images), math.prod(images.shape[1:]))
-    return (rows / np.asarray(255, dtype=dtype)).astype(dtype, copy=False)
+    if flat:
+        # reshape(N, -1) cannot infer the width of zero rows: give it
+        shaped = images.reshape(len(images), math.prod(images.shape[1:]))
+    elif images.ndim == 3:
+        shaped = images[:, np.newaxis]
+    elif images.ndim == 4:
+        shaped = images
+    else:
+        raise ValueError(f"scale_images(flat=False) takes images (N, H, W) or (N, C, H, W), got shape {images.shape}")
+    return (shaped / np.asarray(255, dtype=dtype)).astype(dtype, copy=False)
 
 
 def one_hot(labels, classes: int | None = None, dtype=np.float32) -> np.ndarray:

@@ -2,15 +2,19 @@
 
 The graph of every model has the data inputs ``X`` and ``Y`` (no gradient:
 gates skip ``dX``), the parameters ``W1, b1, W2, ...``, the layers' nodes
-``Z1, A1, ...`` in scopes ``layer1, layer2, ...``, an output node (what
-:meth:`Model.predict` returns) and a ``loss`` node. Prediction runs only the
-output's ancestors, so it needs no labels.
+``Z1, A1, ...`` in scopes ``layer1, layer2, ...`` (a diagram can collapse each
+to one box), an output node (what :meth:`Model.predict` returns) and a
+``loss`` node. Prediction runs only the output's ancestors, so it needs no labels.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import math
 import os
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -18,6 +22,7 @@ from numpy.typing import ArrayLike
 from gates import (
     BinaryCrossEntropyGate,
     BinaryCrossEntropyWithLogitsGate,
+    Gate,
     MSELossGate,
     SigmoidGate,
     SoftmaxCrossEntropyGate,
@@ -25,12 +30,40 @@ from gates import (
 )
 from graph import ComputationalGraph, Node
 from models.data import one_hot
-from models.layers import ACTIVATIONS, Activation, Layer, Linear
+from models.layers import (
+    ACTIVATIONS,
+    Activation,
+    BatchNorm2D,
+    Conv2D,
+    Dropout,
+    Flatten,
+    Layer,
+    Linear,
+    MaxPool2D,
+    Shape,
+)
 
-__all__ = ["Model", "MLP", "TwoLayerNet", "LOSSES"]
+__all__ = ["Model", "MLP", "TwoLayerNet", "CNN", "LOSSES", "LOSS_HEADS", "LossHead"]
 
-LOSSES = ("softmax_cross_entropy", "bce", "mse")
-"""Loss names :class:`MLP` takes."""
+
+class LossHead(NamedTuple):
+    """What a loss name puts after the last layer: the output gate (None: the identity) and the loss gate."""
+
+    output: Callable[[], Gate] | None
+    output_name: str
+    loss: Callable[[str], Gate]
+    classifier: bool
+
+
+LOSS_HEADS = {
+    "softmax_cross_entropy": LossHead(lambda: SoftmaxGate(axis=-1), "softmax", SoftmaxCrossEntropyGate, True),
+    "bce": LossHead(SigmoidGate, "sigmoid", BinaryCrossEntropyWithLogitsGate, True),
+    "mse": LossHead(None, "identity", MSELossGate, False),
+}
+"""Loss names and their heads: softmax cross-entropy and BCE take the logits (the fused, stable form)."""
+
+LOSSES = tuple(LOSS_HEADS)
+"""Loss names a model takes."""
 
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -38,25 +71,34 @@ _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 class Model:
     """A network as one graph: layers, an output node and a loss node.
 
-    Subclasses (:class:`MLP`, :class:`TwoLayerNet`) choose the layers and the
-    head; this class runs them. ``model.graph`` is an ordinary
+    Subclasses (:class:`MLP`, :class:`TwoLayerNet`, :class:`CNN`) choose the
+    layers; this class runs any list of them. ``model.graph`` is an ordinary
     :class:`~graph.ComputationalGraph`: draw it, inspect ``model.graph["Z1"]``.
 
     Parameters
     ----------
     layers : list of Layer
-        Applied in order to ``X``; each :class:`~models.layers.Linear` starts
-        a new chapter layer ``l`` (``W{l}``, ``b{l}``, ``Z{l}``, ``A{l}``).
+        Applied in order to ``X``; each layer with weights (Linear, Conv2D)
+        starts a new chapter layer ``l`` (``W{l}``, ``b{l}``, ``Z{l}``, ``A{l}``).
     loss : {"softmax_cross_entropy", "bce", "mse"}
         Softmax cross-entropy on the logits (output: class probabilities),
         sigmoid plus binary cross-entropy fused on the logits (output:
-        probabilities per output), or mean squared error (output: the last layer).
+        probabilities per output), or mean squared error (output: the last
+        layer); see :data:`LOSS_HEADS`.
+    input_shape : tuple of int, optional
+        One example's shape, e.g. ``(1, 28, 28)`` for images; by default the
+        first layer's (a Linear layer's ``(n_in,)``).
     reduction : {"mean", "sum", "batchmean"}
         How the loss gate reduces per-element losses; see :mod:`gates.loss`.
     dtype : numpy float dtype, default float32
         Of the parameters; inputs are cast to it. float64 for checks.
     seed : int, numpy Generator or None
         Seeds the initialisation; the same seed gives the same parameters.
+
+    Training and evaluation: a model starts in training mode;
+    :meth:`train` and :meth:`eval` switch dropout and batch normalisation
+    between their two behaviours. :meth:`predict` and :func:`~models.evaluate`
+    always use evaluation behaviour, :func:`~models.fit` training behaviour.
 
     Examples
     --------
@@ -75,6 +117,7 @@ class Model:
         layers: list[Layer],
         loss: str = "softmax_cross_entropy",
         *,
+        input_shape: Shape | None = None,
         reduction: str = "mean",
         dtype=np.float32,
         seed: int | np.random.Generator | None = None,
@@ -82,43 +125,47 @@ class Model:
         self.dtype = np.dtype(dtype)
         if self.dtype not in _DTYPES:
             raise ValueError(f"model dtype must be float32 or float64, got {self.dtype}")
-        if loss not in LOSSES:
+        if loss not in LOSS_HEADS:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-        linears = [layer for layer in layers if isinstance(layer, Linear)]
-        if not linears:
-            raise ValueError("a model needs at least one Linear layer")
-        if not isinstance(layers[0], Linear):
-            raise ValueError(f"the first layer must be Linear, got {layers[0]!r}")
+        if not any(layer.starts_layer for layer in layers):
+            raise ValueError("a model needs at least one layer with weights (Linear or Conv2D)")
         self.layers = list(layers)
         self.loss_name, self.reduction = loss, reduction
-        self.n_in = linears[0].n_in
-        self.n_out = self.n_in
+        given = input_shape if input_shape is not None else self.layers[0].input_shape
+        if given is None:
+            raise ValueError(f"the first layer, {self.layers[0]!r}, does not fix the input's shape: give input_shape=")
+        self.input_shape: Shape = tuple(int(n) for n in given)
+        self.shapes: list[Shape] = []  # each layer's output shape, per example
+        shape = self.input_shape
         for layer in self.layers:
-            self.n_out = layer.output_size(self.n_out)
+            shape = layer.output_shape(shape)
+            self.shapes.append(shape)
+        if len(shape) != 1:
+            raise ValueError(f"the last layer gives {shape} per example; a loss takes features: end with Flatten()")
+        self.n_out = shape[0]
+        self.training = True
         self.graph = ComputationalGraph()
         self.X = self.graph.input("X", requires_grad=False)
         self.Y = self.graph.input("Y", requires_grad=False)
         a, index = self.X, 0
+        self.layer_nodes: list[Node] = []
+        self.layer_indices: list[int] = []
         for layer in self.layers:
-            index += isinstance(layer, Linear)
+            index += layer.starts_layer
             with self.graph.scope(f"layer{index}"):
                 a = layer.build(self.graph, a, index, self.dtype)
+            self.layer_nodes.append(a)
+            self.layer_indices.append(index)
         self.output_node, self.loss_node = self._build_head(a)
         self.reset_parameters(seed)
 
     def _build_head(self, last: Node) -> tuple[Node, Node]:
         """Add the output and loss nodes after the last layer's node."""
-        g = self.graph
-        if self.loss_name == "softmax_cross_entropy":
-            output_gate, loss_gate = SoftmaxGate(axis=-1), SoftmaxCrossEntropyGate(self.reduction)
-        elif self.loss_name == "bce":
-            output_gate, loss_gate = SigmoidGate(), BinaryCrossEntropyWithLogitsGate(self.reduction)
-        else:
-            output_gate, loss_gate = None, MSELossGate(self.reduction)
+        g, head = self.graph, LOSS_HEADS[self.loss_name]
         with g.scope("output"):
-            output = last if output_gate is None else g.add_gate(output_gate, last, name="Yhat")
+            output = last if head.output is None else g.add_gate(head.output(), last, name="Yhat")
         with g.scope("loss"):
-            loss = g.add_gate(loss_gate, last, self.Y, name="loss")
+            loss = g.add_gate(head.loss(self.reduction), last, self.Y, name="loss")
         return output, loss
 
     # -- parameters ---------------------------------------------------------------
@@ -131,6 +178,10 @@ class Model:
     def num_parameters(self) -> int:
         return sum(node.value.size for node in self.parameters())
 
+    def buffers(self) -> dict[str, np.ndarray]:
+        """State saved with the parameters that no optimiser updates: batch norm's running statistics."""
+        return {name: array for layer in self.layers for name, array in layer.buffers().items()}
+
     def reset_parameters(self, seed: int | np.random.Generator | None = None) -> None:
         """Initialise every layer afresh, in layer order, from ``seed``."""
         rng = np.random.default_rng(seed)
@@ -138,36 +189,70 @@ class Model:
             layer.reset_parameters(rng)
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of the parameter values by name."""
-        return {node.name: node.value.copy() for node in self.parameters()}
+        """Copies of the parameter values and the buffers, by name."""
+        arrays = {node.name: node.value for node in self.parameters()} | self.buffers()
+        return {name: array.copy() for name, array in arrays.items()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Set every parameter from ``state`` (names and shapes must match exactly)."""
+        """Set every parameter and buffer from ``state`` (names and shapes must match exactly)."""
         params = {node.name: node for node in self.parameters()}
-        problems = [f"missing {name}" for name in params if name not in state]
-        problems += [f"unexpected {name}" for name in state if name not in params]
+        buffers = self.buffers()
+        targets = {name: node.value for name, node in params.items()} | buffers
+        problems = [f"missing {name}" for name in targets if name not in state]
+        problems += [f"unexpected {name}" for name in state if name not in targets]
         problems += [
-            f"{name} has shape {np.shape(state[name])}, the model's is {node.value.shape}"
-            for name, node in params.items()
-            if name in state and np.shape(state[name]) != node.value.shape
+            f"{name} has shape {np.shape(state[name])}, the model's is {array.shape}"
+            for name, array in targets.items()
+            if name in state and np.shape(state[name]) != array.shape
         ]
         if problems:
             raise ValueError(f"parameters do not fit {self.architecture}: " + "; ".join(problems))
-        for name, node in params.items():
-            node.value[...] = state[name]
+        for name, array in targets.items():
+            array[...] = state[name]
+        for node in params.values():
+            node.mark_changed()  # written in place: a backward of an earlier forward must refuse
+
+    # -- modes -----------------------------------------------------------------------
+
+    def train(self, mode: bool = True) -> Model:
+        """Training behaviour (dropout drops, batch norm uses and updates batch statistics); returns the model."""
+        self.training = bool(mode)
+        for layer in self.layers:
+            layer.train(self.training)
+        return self
+
+    def eval(self) -> Model:
+        """Evaluation behaviour (dropout off, batch norm uses its running statistics); returns the model."""
+        return self.train(False)
+
+    @contextlib.contextmanager
+    def in_mode(self, training: bool) -> Iterator[Model]:
+        """``with model.in_mode(False):`` runs a block in evaluation mode, then restores the mode it found."""
+        before = self.training
+        self.train(training)
+        try:
+            yield self
+        finally:
+            self.train(before)
 
     # -- running ---------------------------------------------------------------------
 
     @property
     def classifier(self) -> bool:
         """Whether outputs are class probabilities (accuracy makes sense)."""
-        return self.loss_name != "mse"
+        return LOSS_HEADS[self.loss_name].classifier
 
     def inputs(self, x: ArrayLike) -> np.ndarray:
-        """``X`` as the model takes it: an (N, n_in) array of the model's dtype."""
+        """``X`` as the model takes it: an (N, *input_shape) array of the model's dtype."""
         x = np.asarray(x, dtype=self.dtype)
-        if x.ndim != 2 or x.shape[1] != self.n_in:
-            raise ValueError(f"{self.architecture} takes x of shape (N, {self.n_in}), got {x.shape}")
+        if x.shape[1:] != self.input_shape:
+            wanted = ", ".join(map(str, ("N", *self.input_shape)))
+            hint = ""
+            if x.ndim >= 2 and math.prod(x.shape[1:]) == math.prod(self.input_shape):
+                hint = f": x.reshape(-1, {', '.join(map(str, self.input_shape))}) gives it" + (
+                    ", as does scale_images(images, flat=False)" if len(self.input_shape) == 3 else ""
+                )
+            raise ValueError(f"{self.architecture} takes x of shape ({wanted}), got {x.shape}{hint}")
         return x
 
     def targets(self, y: ArrayLike) -> np.ndarray:
@@ -200,19 +285,20 @@ class Model:
         return np.argmax(output, axis=1) if output.shape[1] > 1 else (output[:, 0] >= 0.5).astype(np.int64)
 
     def predict(self, x: ArrayLike) -> np.ndarray:
-        """The network's output for ``X`` (N, n_in); runs only what prediction needs, no labels.
+        """The network's output for ``X``, in evaluation mode; runs only what prediction needs, no labels.
 
         Class probabilities (N, C) for softmax cross-entropy, a probability per
         output for BCE, the last layer's values for MSE.
         """
-        return self.graph.forward({"X": self.inputs(x)}, outputs=self.output_node)
+        with self.in_mode(False):
+            return self.graph.forward({"X": self.inputs(x)}, outputs=self.output_node)
 
     def predict_classes(self, x: ArrayLike) -> np.ndarray:
         """Predicted class labels (N,): the most probable class, or output >= 0.5 for one output."""
         return self.classes(self.predict(x))
 
     def loss(self, x: ArrayLike, y: ArrayLike) -> float:
-        """The loss on ``X`` and targets ``Y``; :meth:`backward` then gives its gradients."""
+        """The loss on ``X`` and targets ``Y`` (in the current mode); :meth:`backward` then gives its gradients."""
         return float(self.graph.forward({"X": self.inputs(x), "Y": self.targets(y)}, outputs=self.loss_node))
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -234,8 +320,9 @@ class Model:
 
     @property
     def layer_sizes(self) -> list[int]:
-        """Features of the input and of each Linear layer's output, e.g. ``[784, 256, 10]``."""
-        return [self.n_in] + [layer.n_out for layer in self.layers if isinstance(layer, Linear)]
+        """Features (or channels) of the input and of each weighted layer's output, e.g. ``[784, 256, 10]``."""
+        starts = [shape[0] for layer, shape in zip(self.layers, self.shapes) if layer.starts_layer]
+        return [self.input_shape[0], *starts]
 
     @property
     def architecture(self) -> str:
@@ -262,21 +349,15 @@ class Model:
         loss    loss  softmax_cross_entropy  ()
         total parameters: 23
         """
-        rows = [("input", "X", "data", f"(N, {self.n_in})", "")]
-        width = self.n_in
-        index = 0
-        for layer in self.layers:
-            width = layer.output_size(width)
-            if isinstance(layer, Linear):
-                index += 1
-                params = f"W{index} {(layer.n_out, layer.n_in)}, b{index} ({layer.n_out},): {layer.num_parameters:,}"
-                rows.append(
-                    (f"layer{index}", f"Z{index}", f"Linear({layer.n_in} -> {layer.n_out})", f"(N, {width})", params)
-                )
-            else:
-                rows.append((f"layer{index}", f"A{index}", layer.name, f"(N, {width})", ""))
+        rows = [("input", "X", "data", _batch_shape(self.input_shape), "")]
+        for layer, node, shape, index in zip(self.layers, self.layer_nodes, self.shapes, self.layer_indices):
+            params = layer.parameters()
+            described = ", ".join(f"{p.name} {p.value.shape}" for p in params)
+            count = f"{described}: {sum(p.value.size for p in params):,}" if params else ""
+            rows.append((f"layer{index}", node.name, layer.operation, _batch_shape(shape), count))
         if self.output_node.scope == "output":
-            rows.append(("output", self.output_node.name, self._output_kind(), f"(N, {self.n_out})", ""))
+            output_name = LOSS_HEADS[self.loss_name].output_name
+            rows.append(("output", self.output_node.name, output_name, _batch_shape((self.n_out,)), ""))
         rows.append(("loss", "loss", self.loss_name, "()", ""))
         header = ("layer", "node", "operation", "output", "parameters")
         widths = [max(len(row[i]) for row in (header, *rows)) for i in range(4)]
@@ -287,11 +368,8 @@ class Model:
         lines.append(f"total parameters: {self.num_parameters:,}")
         return "\n".join(lines)
 
-    def _output_kind(self) -> str:
-        return {"softmax_cross_entropy": "softmax", "bce": "sigmoid"}.get(self.loss_name, "identity")
-
     def _description(self) -> str:
-        activations = sorted({layer.name for layer in self.layers if isinstance(layer, Activation)})
+        activations = sorted({layer.activation for layer in self.layers if layer.activation is not None})
         sizes = "-".join(map(str, self.layer_sizes))
         return f"{sizes}, {'/'.join(activations) or 'linear'}, {self.loss_name} ({self.reduction}), {self.dtype.name}"
 
@@ -319,11 +397,13 @@ class Model:
         return model
 
     def export_onnx(self, path: str | os.PathLike | None):
-        """Write the prediction graph, ``X`` (N, n_in) to :meth:`predict`'s output, as ONNX; return the model.
+        """Write the prediction graph, ``X`` to :meth:`predict`'s output, as ONNX; return the model.
 
-        The batch size stays free; the model's dtype is kept. Needs the onnx
-        extra; see :func:`graph.export_onnx`. Runs the prediction once, on a
-        row of zeros, which clears the gradients of an earlier backward.
+        Exported in evaluation mode (dropout off, batch norm's running
+        statistics), as :meth:`predict` runs. The batch size stays free; the
+        model's dtype is kept. Needs the onnx extra; see
+        :func:`graph.export_onnx`. Runs the prediction once, on zeros, which
+        clears the gradients of an earlier backward.
 
         >>> import onnxruntime
         >>> model = MLP([3, 4, 2], seed=0)
@@ -334,8 +414,13 @@ class Model:
         """
         from graph import export_onnx
 
-        zeros = np.zeros((1, self.n_in), dtype=self.dtype)
-        return export_onnx(self.graph, path, self.output_node, feeds={"X": zeros}, dtype=self.dtype)
+        zeros = np.zeros((1, *self.input_shape), dtype=self.dtype)
+        with self.in_mode(False):
+            return export_onnx(self.graph, path, self.output_node, feeds={"X": zeros}, dtype=self.dtype)
+
+
+def _batch_shape(shape: Shape) -> str:
+    return f"({', '.join(map(str, ('N', *shape)))})"
 
 
 class MLP(Model):
@@ -469,9 +554,104 @@ class TwoLayerNet(Model):
         return last, loss
 
     def config(self) -> dict:
-        linears = [layer for layer in self.layers if isinstance(layer, Linear)]
-        return {"n_in": linears[0].n_in, "n_hidden": linears[0].n_out, "n_out": linears[1].n_out}
+        return {"n_in": self.input_shape[0], "n_hidden": self.layer_sizes[1], "n_out": self.n_out}
 
 
-MODEL_CLASSES: dict[str, type[Model]] = {"MLP": MLP, "TwoLayerNet": TwoLayerNet}
+class CNN(Model):
+    """A small convolutional network: conv blocks, then fully connected layers.
+
+    Each block ``l`` is a convolution with ``kernel x kernel`` filters and
+    "same" padding (``kernel // 2``), batch normalisation (optional), ReLU and
+    2x2 max pooling, which halves the image::
+
+        Z{l} = W{l} ⋆ A{l-1} + b{l}   BN{l} = γ{l} Ẑ + β{l}   A{l} = relu(BN{l})   P{l} = maxpool(A{l})
+
+    Then ``Flatten``, and for each hidden size a dropout (optional), a Linear
+    layer and a ReLU; a last dropout and the Linear output layer give the
+    logits.
+
+    Parameters
+    ----------
+    input_shape : (C, H, W), default (1, 28, 28)
+    channels : sequence of int, default (32, 64)
+        Filters of each conv block.
+    classes : int, default 10
+    hidden : sequence of int, default (128,)
+        Sizes of the fully connected hidden layers.
+    kernel : int, default 3
+    batch_norm : bool, default True
+    dropout : float in [0, 1), default 0.0
+        Before each fully connected layer.
+    loss, reduction, dtype, seed
+        As for :class:`Model`.
+
+    Examples
+    --------
+    >>> model = CNN(channels=(8, 16), hidden=(), seed=0)
+    >>> model
+    <CNN 1-8-16-10, relu, softmax_cross_entropy (mean), float32, 9,146 parameters>
+    >>> model.predict(np.zeros((2, 1, 28, 28))).shape
+    (2, 10)
+    """
+
+    def __init__(
+        self,
+        input_shape=(1, 28, 28),
+        channels=(32, 64),
+        classes: int = 10,
+        *,
+        hidden=(128,),
+        kernel: int = 3,
+        batch_norm: bool = True,
+        dropout: float = 0.0,
+        loss: str = "softmax_cross_entropy",
+        reduction: str = "mean",
+        dtype=np.float32,
+        seed: int | np.random.Generator | None = None,
+    ):
+        self.channels, self.hidden = [int(c) for c in channels], [int(h) for h in hidden]
+        self.num_classes, self.kernel, self.batch_norm, self.dropout = (
+            int(classes),
+            int(kernel),
+            bool(batch_norm),
+            dropout,
+        )
+        if not self.channels:
+            raise ValueError("CNN channels needs at least one conv block, e.g. channels=(32, 64)")
+        layers: list[Layer] = []
+        c_in = int(input_shape[0])
+        for c_out in self.channels:
+            layers.append(Conv2D(c_in, c_out, self.kernel, padding=self.kernel // 2))
+            if self.batch_norm:
+                layers.append(BatchNorm2D(c_out))
+            layers += [Activation("relu"), MaxPool2D(2)]
+            c_in = c_out
+        layers.append(Flatten())
+        shape = tuple(int(n) for n in input_shape)
+        for layer in layers:
+            shape = layer.output_shape(shape)
+        sizes: list[int] = [shape[0], *self.hidden, self.num_classes]
+        for position, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=1):
+            if dropout:
+                layers.append(Dropout(dropout))
+            layers.append(Linear(n_in, n_out))
+            if position < len(sizes) - 1:
+                layers.append(Activation("relu"))
+        super().__init__(layers, loss, input_shape=input_shape, reduction=reduction, dtype=dtype, seed=seed)
+
+    def config(self) -> dict:
+        return {
+            "input_shape": list(self.input_shape),
+            "channels": self.channels,
+            "classes": self.num_classes,
+            "hidden": self.hidden,
+            "kernel": self.kernel,
+            "batch_norm": self.batch_norm,
+            "dropout": self.dropout,
+            "loss": self.loss_name,
+            "reduction": self.reduction,
+        }
+
+
+MODEL_CLASSES: dict[str, type[Model]] = {"MLP": MLP, "TwoLayerNet": TwoLayerNet, "CNN": CNN}
 """The models :func:`models.load` can rebuild, by class name."""

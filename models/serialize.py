@@ -31,7 +31,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import numpy.lib.format as npy
@@ -101,9 +101,79 @@ _CONFIG_FIELDS: dict[str, dict[str, _Field]] = {
     },
     "TwoLayerNet": {"n_in": _SIZE, "n_hidden": _SIZE, "n_out": _SIZE},
 }
+
+
+def _chain_arrays(sizes: list[int], first: int = 1) -> dict[str, tuple[int, ...]]:
+    """The arrays of Linear layers of ``sizes`` (W{l} (n_l, n_{l-1}), b{l} (n_l,)), numbered from ``first``."""
+    expected: dict[str, tuple[int, ...]] = {}
+    for index, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=first):
+        expected[f"W{index}"], expected[f"b{index}"] = (n_out, n_in), (n_out,)
+    return expected
+
+
+def _cnn_arrays(config: dict) -> dict[str, tuple[int, ...]]:
+    """A CNN's arrays from its config, by the arithmetic of its blocks; no model is built.
+
+    Block l: W{l} (c_l, c_{l-1}, k, k), b{l}, and with batch norm gamma{l}, beta{l}, running_mean{l},
+    running_var{l} (c_l,); each block keeps the image's size (padding k // 2) and then halves it.
+    """
+    channels, kernel = config["channels"], config["kernel"]
+    c_in, height, width = config["input_shape"]
+    expected: dict[str, tuple[int, ...]] = {}
+    for index, c_out in enumerate(channels, start=1):
+        expected[f"W{index}"], expected[f"b{index}"] = (c_out, c_in, kernel, kernel), (c_out,)
+        if config["batch_norm"]:
+            for name in ("gamma", "beta", "running_mean", "running_var"):
+                expected[f"{name}{index}"] = (c_out,)
+        height = (height + 2 * (kernel // 2) - kernel + 1) // 2
+        width = (width + 2 * (kernel // 2) - kernel + 1) // 2
+        if height < 1 or width < 1:
+            raise ModelFileError(f"its CNN config shrinks the image to nothing in conv block {index}")
+        c_in = c_out
+    sizes = [c_in * height * width, *config["hidden"], config["classes"]]
+    return expected | _chain_arrays(sizes, first=len(channels) + 1)
+
+
+def _is_probability(value) -> bool:
+    return type(value) in (int, float) and 0 <= value < 1
+
+
+def _sizes_list(minimum: int) -> _Field:
+    return _Field(
+        lambda value: isinstance(value, list) and len(value) >= minimum and all(map(_is_size, value)),
+        f"a list of {'at least ' + str(minimum) + ' ' if minimum else ''}whole numbers >= 1",
+        required=True,
+    )
+
+
+_CONFIG_FIELDS["CNN"] = {
+    "input_shape": _Field(
+        lambda value: isinstance(value, list) and len(value) == 3 and all(map(_is_size, value)),
+        "a list of three whole numbers >= 1, (C, H, W)",
+        required=True,
+    ),
+    "channels": _sizes_list(1),
+    "classes": _SIZE,
+    "hidden": _sizes_list(0),
+    "kernel": _SIZE,
+    "batch_norm": _Field(lambda value: type(value) is bool, "true or false", required=True),
+    "dropout": _Field(_is_probability, "a number in [0, 1)", required=True),
+    "loss": _one_of(LOSSES),
+    "reduction": _one_of(REDUCTIONS),
+}
+
 _LAYER_SIZES: dict[str, Callable[[dict], list[int]]] = {
     "MLP": lambda config: config["sizes"],
     "TwoLayerNet": lambda config: [config["n_in"], config["n_hidden"], config["n_out"]],
+    "CNN": lambda config: [config["input_shape"][0], *config["channels"], *config["hidden"], config["classes"]],
+}
+"""Sizes of each class's layers (features or channels), as its ``architecture`` writes them."""
+
+# The arrays each class's file holds, by name and shape, from its validated config.
+_EXPECTED_ARRAYS: dict[str, Callable[[dict], dict[str, tuple[int, ...]]]] = {
+    "MLP": lambda config: _chain_arrays(config["sizes"]),
+    "TwoLayerNet": lambda config: _chain_arrays([config["n_in"], config["n_hidden"], config["n_out"]]),
+    "CNN": _cnn_arrays,
 }
 
 
@@ -148,7 +218,7 @@ def save(model: Model, path: str | os.PathLike) -> None:
         ) from None
     arrays[_META] = np.array(json.dumps(meta))
     with atomic_write(path) as stream:
-        np.savez(stream, **arrays)
+        np.savez(stream, **cast(dict[str, Any], arrays))  # numpy's stubs take the names for allow_pickle
 
 
 def load(path: str | os.PathLike) -> Model:
@@ -261,14 +331,14 @@ b2 has shape (3,), the architecture needs (1,)
     if problems:
         raise ModelFileError(f"{where}: its {name} config is wrong: " + _listing(problems))
 
-    sizes = _LAYER_SIZES[name](config)
-    layers = "-".join(map(str, sizes))
+    try:
+        expected = _EXPECTED_ARRAYS[name](config)
+    except ModelFileError as error:
+        raise ModelFileError(f"{where}: {error}") from None
+    layers = "-".join(map(str, _LAYER_SIZES[name](config)))
     architecture = f"{name} {layers if len(layers) <= 60 else layers[:57] + '...'}"  # a hostile file may list millions
-    expected = {}
-    for index, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=1):
-        expected[f"W{index}"], expected[f"b{index}"] = (n_out, n_in), (n_out,)
     dtype = np.dtype(meta["dtype"])
-    problems = [f"parameter {key} is missing" for key in expected if key not in members]
+    problems = [f"{_kind(key)} {key} is missing" for key in expected if key not in members]
     problems += [f"unexpected array {key!r}" for key in members if key not in expected]
     for key, shape in expected.items():
         member = members.get(key)
@@ -394,3 +464,8 @@ def _json_type(value) -> str:
 def _short(value, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _kind(name: str) -> str:
+    """What an array of a model file is: a parameter, or a running statistic of batch norm."""
+    return "running statistic" if name.startswith("running_") else "parameter"

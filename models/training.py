@@ -143,6 +143,9 @@ def fit(
 ) -> History:
     """Train ``model`` with minibatches: forward, backward, ``optimizer.step()`` per batch.
 
+    The model runs in training mode (dropout, batch statistics) and is left
+    in the mode it had before.
+
     Parameters
     ----------
     model : Model
@@ -187,7 +190,7 @@ def fit(
         raise ValueError(
             f"the optimiser updates none of this {model.architecture}'s parameters: build it on model.parameters()"
         )
-    x, targets, labels = _examples(model, x, y, "fit")
+    inputs, targets, labels = _examples(model, x, y, "fit")
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise ValueError(f"fit validation must be a pair (x, y), got {type(validation).__name__}")
@@ -195,48 +198,49 @@ def fit(
     rng = np.random.default_rng(seed) if shuffle else None
     bar_factory = _progress_bar(progress)
     history = History()
-    for epoch in range(1, epochs + 1):
-        start = time.perf_counter()
-        total_loss, correct, seen = 0.0, 0, 0
-        indices = batches(len(x), batch_size, rng)
-        bar = bar_factory(total=len(indices), desc=f"epoch {epoch}/{epochs}") if bar_factory else None
-        for index in indices:
-            batch_loss, output = model.forward(x[index], targets[index])
-            if not math.isfinite(batch_loss):
+    with model.in_mode(True):  # dropout drops and batch norm learns its statistics; evaluate() switches to eval
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            total_loss, correct, seen = 0.0, 0, 0
+            indices = batches(len(inputs), batch_size, rng)
+            bar = bar_factory(total=len(indices), desc=f"epoch {epoch}/{epochs}") if bar_factory else None
+            for index in indices:
+                batch_loss, output = model.forward(inputs[index], targets[index])
+                if not math.isfinite(batch_loss):
+                    if bar is not None:
+                        bar.close()
+                    raise FloatingPointError(
+                        f"the loss became {batch_loss} in epoch {epoch} after {seen} examples: "
+                        f"training diverged; lower the learning rate (now {optimizer.lr})"
+                    )
+                model.backward()
+                optimizer.step()
+                total_loss += batch_loss * _weight(model, len(index))
+                seen += len(index)
+                if labels is not None:
+                    correct += int(np.count_nonzero(model.classes(output) == labels[index]))
                 if bar is not None:
-                    bar.close()
-                raise FloatingPointError(
-                    f"the loss became {batch_loss} in epoch {epoch} after {seen} examples: "
-                    f"training diverged; lower the learning rate (now {optimizer.lr})"
-                )
-            model.backward()
-            optimizer.step()
-            total_loss += batch_loss * _weight(model, len(index))
-            seen += len(index)
-            if labels is not None:
-                correct += int(np.count_nonzero(model.classes(output) == labels[index]))
+                    bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
+                    bar.update(1)
             if bar is not None:
-                bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
-                bar.update(1)
-        if bar is not None:
-            bar.close()
-        record = {
-            "epoch": epoch,
-            "loss": total_loss / max(seen, 1),
-            "accuracy": correct / max(seen, 1) if labels is not None else None,
-            "seconds": time.perf_counter() - start,
-        }
-        if validation is not None:
-            scores = evaluate(model, *validation)
-            record["val_loss"], record["val_accuracy"] = scores["loss"], scores["accuracy"]
-        history.append(**record)
-        if callback is not None:
-            callback(record)
+                bar.close()
+            record = {
+                "epoch": epoch,
+                "loss": total_loss / max(seen, 1),
+                "accuracy": correct / max(seen, 1) if labels is not None else None,
+                "seconds": time.perf_counter() - start,
+            }
+            if validation is not None:
+                scores = evaluate(model, *validation)
+                record["val_loss"], record["val_accuracy"] = scores["loss"], scores["accuracy"]
+            history.append(**record)
+            if callback is not None:
+                callback(record)
     return history
 
 
 def evaluate(model: Model, x: ArrayLike, y: ArrayLike, batch_size: int = 2000) -> dict:
-    """Loss and accuracy of ``model`` on ``x``, ``y``, in batches, without training.
+    """Loss and accuracy of ``model`` on ``x``, ``y``, in batches, in evaluation mode, without training.
 
     Returns
     -------
@@ -252,15 +256,16 @@ def evaluate(model: Model, x: ArrayLike, y: ArrayLike, batch_size: int = 2000) -
     ['accuracy', 'loss']
     """
     _count("evaluate", "batch_size", batch_size, 1)
-    x, targets, labels = _examples(model, x, y, "evaluate")
+    inputs, targets, labels = _examples(model, x, y, "evaluate")
     total_loss, correct = 0.0, 0
-    for start in range(0, len(x), batch_size):
-        rows = slice(start, start + batch_size)  # in order: a view of the data, not a copy
-        batch_loss, output = model.forward(x[rows], targets[rows])
-        total_loss += batch_loss * _weight(model, min(batch_size, len(x) - start))
-        if labels is not None:
-            correct += int(np.count_nonzero(model.classes(output) == labels[rows]))
-    n = len(x)
+    with model.in_mode(False):
+        for start in range(0, len(inputs), batch_size):
+            rows = slice(start, start + batch_size)  # in order: a view of the data, not a copy
+            batch_loss, output = model.forward(inputs[rows], targets[rows])
+            total_loss += batch_loss * _weight(model, min(batch_size, len(inputs) - start))
+            if labels is not None:
+                correct += int(np.count_nonzero(model.classes(output) == labels[rows]))
+    n = len(inputs)
     return {"loss": total_loss / n, "accuracy": correct / n if labels is not None else None}
 
 
@@ -269,7 +274,7 @@ def _count(function: str, name: str, value, minimum: int) -> None:
         raise ValueError(f"{function} {name} must be a whole number >= {minimum}, got {value!r}")
 
 
-def _examples(model: Model, x: ArrayLike, y: ArrayLike, what: str):
+def _examples(model: Model, x: ArrayLike, y: ArrayLike, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``X``, targets and labels (None unless a classifier) as the model takes them, refused unless they pair up."""
     x = model.inputs(x)
     targets = model.targets(y)

@@ -87,3 +87,27 @@ def test_main_job_on_a_fashion_mnist_subset(tmp_path):
 def test_bad_arguments_are_refused():
     with pytest.raises(SystemExit):
         example("train_mnist.py")(["--model", "two-layer", "--hidden", "64,32"])
+
+
+def test_main_job_trains_a_cnn_and_exports_it(tmp_path, capsys):
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz's dot is not installed")
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for key, name in MNIST_FILES.items():
+        n = 200 if key.startswith("train") else 60
+        write_idx(data / name, rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8) if "images" in key else
+                  rng.integers(0, 10, size=n, dtype=np.uint8))  # fmt: skip
+    out = tmp_path / "out"
+    argv = ["--dataset", str(data), "--model", "cnn", "--channels", "4,8", "--hidden", "16", "--epochs", "1"]
+    metrics = example("train_mnist.py")(
+        [*argv, "--validation", "40", "--export-onnx", "--no-progress", "--out", str(out)]
+    )
+    assert metrics["model"] == "CNN 1-4-8-16-10" and metrics["parameters"] == load(out / "model.npz").num_parameters
+    assert metrics["onnx_test_accuracy"] == metrics["test_accuracy"]
+    check_outputs(out, metrics)
+    svg = (out / "graph.svg").read_text()
+    assert "layer1" in svg and ">W1<" not in svg  # each layer drawn as one box
+    assert "Conv2D(1 -> 4, 3x3, pad 1)" in capsys.readouterr().out  # the summary
+    assert "(60, 10) float32" not in svg and "(1, 10) float32" not in svg and "(8, 10) float32" in svg  # one pass

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from image_oracles import autograd_avg_pool2d, autograd_batch_norm, autograd_conv2d, autograd_max_pool2d
 from inputs import away_from_zero, normal, positive, probability
 
 import gates
@@ -109,6 +110,29 @@ def oracle_softmax_ce_int(z, labels):
     return -anp.mean(picked)
 
 
+IMAGES = hnp.array_shapes(min_dims=4, max_dims=4, min_side=2, max_side=4)
+
+
+def image_shape(shape):
+    """An (N, C, H, W) shape from any drawn shape, sides padded with 2s (float32 checks draw (2, 3))."""
+    return tuple(shape[:4]) + (2,) * (4 - len(shape[:4]))
+
+
+def conv_inputs(shape, rng):
+    x_shape = image_shape(shape)
+    f, kh, kw = int(rng.integers(1, 4)), int(rng.integers(1, x_shape[2] + 1)), int(rng.integers(1, x_shape[3] + 1))
+    return [rng.standard_normal(x_shape), rng.standard_normal((f, x_shape[1], kh, kw)), rng.standard_normal(f)]
+
+
+def batch_norm_inputs(shape, rng):
+    n, _, h, w = image_shape(shape)
+    return [rng.standard_normal((n, 2, h, w)), rng.uniform(0.5, 1.5, 2), rng.standard_normal(2)]
+
+
+def images(make):
+    return lambda shape, rng: [make(image_shape(shape), rng)]
+
+
 SPECS = {
     "add": Spec(gates.AddGate, anp.add, pair(normal, normal)),
     "subtract": Spec(gates.SubtractGate, anp.subtract, pair(normal, normal)),
@@ -167,6 +191,27 @@ SPECS = {
     "softmax ce labels": Spec(
         gates.SoftmaxCrossEntropyGate, oracle_softmax_ce_int, integer_label_inputs, MATRIX_ROWS, float_inputs=(0,)
     ),
+    "conv2d padding 1": Spec(
+        lambda: gates.Conv2DGate(padding=1), lambda x, w, b: autograd_conv2d(x, w, b, padding=1), conv_inputs, IMAGES
+    ),
+    "conv2d stride 2": Spec(
+        lambda: gates.Conv2DGate(stride=2), lambda x, w, b: autograd_conv2d(x, w, b, stride=2), conv_inputs, IMAGES
+    ),
+    "max_pool2d": Spec(
+        lambda: gates.MaxPool2DGate(2, 1), lambda x: autograd_max_pool2d(x, 2, 1), images(normal), IMAGES
+    ),
+    "avg_pool2d": Spec(lambda: gates.AvgPool2DGate(2), lambda x: autograd_avg_pool2d(x, 2), images(normal), IMAGES),
+    "batch_norm2d training": Spec(
+        lambda: gates.BatchNorm2DGate(2), lambda x, g, b: autograd_batch_norm(x, g, b, True), batch_norm_inputs, IMAGES
+    ),
+    "batch_norm2d eval": Spec(
+        lambda: gates.BatchNorm2DGate(2, training=False),
+        lambda x, g, b: autograd_batch_norm(x, g, b, False),
+        batch_norm_inputs,
+        IMAGES,
+    ),
+    "dropout eval": Spec(lambda: gates.DropoutGate(0.5, training=False), lambda x: x, single(normal)),
+    "flatten": Spec(gates.FlattenGate, lambda x: anp.reshape(x, (x.shape[0], -1)), single(normal), NONEMPTY),
 }
 
 

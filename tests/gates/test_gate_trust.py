@@ -462,6 +462,13 @@ EVERY_GATE = {
     "bce": (gates.BinaryCrossEntropyGate, [S, S]),
     "bce_logits": (lambda: gates.BinaryCrossEntropyWithLogitsGate("batchmean"), [S, S]),
     "softmax_ce": (gates.SoftmaxCrossEntropyGate, [S, S]),
+    "conv2d": (lambda: gates.Conv2DGate(2, 1), [(2, 3, 5, 4), (2, 3, 3, 3), (2,)]),
+    "max_pool2d": (lambda: gates.MaxPool2DGate(2), [(2, 3, 4, 4)]),
+    "avg_pool2d": (lambda: gates.AvgPool2DGate(2, 1), [(2, 3, 4, 4)]),
+    "batch_norm2d": (lambda: gates.BatchNorm2DGate(3), [(2, 3, 4, 4), (3,), (3,)]),
+    "batch_norm2d_eval": (lambda: gates.BatchNorm2DGate(3, training=False), [(2, 3, 4, 4), (3,), (3,)]),
+    "dropout": (lambda: gates.DropoutGate(0.5, seed=0), [S]),
+    "flatten": (gates.FlattenGate, [(2, 3, 2, 2)]),
 }
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import torch
 from autograd.extend import defvjp, primitive
+from image_oracles import autograd_avg_pool2d, autograd_batch_norm, autograd_conv2d, autograd_max_pool2d
 from inputs import away_from_zero, normal, positive, probability
 from opinfo_samples import Case, OpInfo, Singular, ownership_problems, run_sample, samples
 from torch.nn import functional
@@ -29,16 +30,22 @@ import gates
 from gates import (
     AbsGate,
     AddGate,
+    AvgPool2DGate,
+    BatchNorm2DGate,
     BinaryCrossEntropyGate,
     BinaryCrossEntropyWithLogitsGate,
+    Conv2DGate,
     DivideGate,
+    DropoutGate,
     ExpGate,
+    FlattenGate,
     Gate,
     LeakyReLUGate,
     LinearGate,
     LogGate,
     MatMulGate,
     MaxGate,
+    MaxPool2DGate,
     MeanGate,
     MinGate,
     MSELossGate,
@@ -208,6 +215,34 @@ defvjp(
 
 def autograd_bce_clamped(a, y, reduction="mean"):
     return reduced(_bce_elements_clamped(a, y), reduction)
+
+
+# -- image gates (their autograd references are in tests/image_oracles.py) -----------------------------
+
+
+def torch_batch_norm(x, gamma, beta, training):
+    # fresh running statistics, as a new gate holds: mean 0, variance 1
+    mean, var = torch.zeros(x.shape[1], dtype=x.dtype), torch.ones(x.shape[1], dtype=x.dtype)
+    return functional.batch_norm(x, mean, var, gamma, beta, training=training, momentum=0.1, eps=1e-5)
+
+
+def seeded_mask(shape, p):
+    """The mask a DropoutGate seeded with 0 draws first: kept with probability 1 - p, scaled by 1 / (1 - p)."""
+    return (np.random.default_rng(0).random(shape) >= p) / (1 - p)
+
+
+CONV_SHAPES = (
+    ((2, 3, 5, 5), (4, 3, 3, 3), (4,)),
+    ((1, 2, 6, 4), (3, 2, 2, 3), (3,)),
+    ((3, 4, 3, 3), (2, 4, 1, 1), (2,)),
+    ((2, 1, 4, 4), (1, 1, 4, 4), (1,)),
+)
+CONV_ARGUMENTS = ({}, {"stride": 2}, {"padding": 1}, {"stride": (1, 2), "padding": (2, 1)})
+POOL_CASES = tuple(
+    Case((shape,), arguments)
+    for shape in ((2, 3, 4, 4), (1, 2, 5, 7))
+    for arguments in ({"kernel": 2}, {"kernel": 3, "stride": 1}, {"kernel": (2, 3), "stride": (1, 2)})
+)
 
 
 # -- the table ----------------------------------------------------------------------------------------
@@ -564,6 +599,58 @@ TABLE = (
         (normal, probability),
         tuple(Case((shape, shape), {"reduction": r}) for shape in ((4, 3), (3,), (1, 5), (0, 3)) for r in REDUCTIONS),
         singular=(Singular("extremes", ([[1000.0, 0.0, -1000.0]], [[0.2, 0.3, 0.5]]), {"reduction": "sum"}),),
+    ),
+    OpInfo(
+        "conv2d",
+        Conv2DGate,
+        functional.conv2d,
+        autograd_conv2d,
+        (normal, normal, normal),
+        tuple(Case(shapes, arguments) for shapes in CONV_SHAPES for arguments in CONV_ARGUMENTS),
+    ),
+    OpInfo(
+        "max_pool2d",
+        MaxPool2DGate,
+        lambda x, kernel, stride=None: functional.max_pool2d(x, kernel, stride),
+        autograd_max_pool2d,
+        (normal,),
+        POOL_CASES,
+    ),
+    OpInfo(
+        "avg_pool2d",
+        AvgPool2DGate,
+        lambda x, kernel, stride=None: functional.avg_pool2d(x, kernel, stride),
+        autograd_avg_pool2d,
+        (normal,),
+        POOL_CASES,
+    ),
+    OpInfo(
+        "batch_norm2d",
+        lambda training: BatchNorm2DGate(3, training=training),
+        torch_batch_norm,
+        autograd_batch_norm,
+        (normal, positive, normal),
+        tuple(
+            Case(shapes, {"training": training})
+            for shapes in (((4, 3, 2, 3), (3,), (3,)), ((1, 3, 3, 3), (3,), (3,)))
+            for training in (True, False)
+        ),
+    ),
+    OpInfo(
+        "dropout",
+        lambda p, training: DropoutGate(p, seed=0, training=training),
+        lambda x, p, training: x * torch.tensor(seeded_mask(x.shape, p)) if training else x,
+        lambda x, p, training: x * seeded_mask(x.shape, p) if training else x,
+        (normal,),
+        over(((5,), (3, 4), (2, 3, 4, 4)), [{"p": p, "training": t} for p in (0.0, 0.3) for t in (True, False)]),
+    ),
+    OpInfo(
+        "flatten",
+        FlattenGate,
+        lambda x: x.reshape(x.shape[0], math.prod(x.shape[1:])),
+        lambda x: anp.reshape(x, (x.shape[0], math.prod(x.shape[1:]))),
+        (normal,),
+        unary(((3,), (2, 3), (2, 3, 4), (2, 1, 3, 3), (0, 3, 2))),
     ),
 )
 

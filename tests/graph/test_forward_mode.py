@@ -8,16 +8,22 @@ import gates
 from gates import (
     AbsGate,
     AddGate,
+    AvgPool2DGate,
+    BatchNorm2DGate,
     BinaryCrossEntropyGate,
     BinaryCrossEntropyWithLogitsGate,
+    Conv2DGate,
     DivideGate,
+    DropoutGate,
     ExpGate,
+    FlattenGate,
     Gate,
     LeakyReLUGate,
     LinearGate,
     LogGate,
     MatMulGate,
     MaxGate,
+    MaxPool2DGate,
     MeanGate,
     MinGate,
     MSELossGate,
@@ -113,6 +119,23 @@ CASES += [
     ("softmax_ce-integer", SoftmaxCrossEntropyGate, [((3, 4), normal), ((3,), labels)]),
     ("softmax_ce-integer-1d", SoftmaxCrossEntropyGate, [((4,), normal), ((), labels)]),
     ("softmax_ce-rows", lambda: SoftmaxCrossEntropyGate("sum"), [((3, 4), normal), ((3, 4), probability_rows)]),
+    (
+        "conv2d",
+        lambda: Conv2DGate(stride=(1, 2), padding=1),
+        [((2, 3, 5, 4), normal), ((4, 3, 3, 2), normal), ((4,), normal)],
+    ),
+    ("max_pool2d", lambda: MaxPool2DGate(2), [((2, 3, 4, 5), normal)]),
+    ("avg_pool2d", lambda: AvgPool2DGate(2, 1), [((2, 3, 4, 5), normal)]),
+    ("batch_norm2d-training", lambda: BatchNorm2DGate(3), [((4, 3, 2, 3), normal), ((3,), positive), ((3,), normal)]),
+    (
+        "batch_norm2d-eval",
+        lambda: BatchNorm2DGate(3, training=False),
+        [((4, 3, 2, 3), normal), ((3,), positive), ((3,), normal)],
+    ),
+    # the same seed for every gate the check builds: the same mask at every point it evaluates
+    ("dropout-training", lambda: DropoutGate(0.4, seed=1), [((3, 5), normal)]),
+    ("dropout-eval", lambda: DropoutGate(0.4, training=False), [((3, 5), normal)]),
+    ("flatten", FlattenGate, [((2, 3, 2, 2), normal)]),
 ]
 IDS = [case[0] for case in CASES]
 

@@ -9,11 +9,17 @@ import pytest
 
 import gates
 from gates import (
+    AvgPool2DGate,
+    BatchNorm2DGate,
     BinaryCrossEntropyGate,
     BinaryCrossEntropyWithLogitsGate,
+    Conv2DGate,
+    DropoutGate,
+    FlattenGate,
     Gate,
     LeakyReLUGate,
     LinearGate,
+    MaxPool2DGate,
     MinGate,
     MSELossGate,
     SoftmaxCrossEntropyGate,
@@ -75,6 +81,39 @@ CASES = {
         ).softmax(),
         "normal",
     ),
+}
+
+
+def images(g, x, channels=1):
+    """The (N, 4) batch as (N, 1, 2, 2) images, through a 2x2 convolution with padding 1 into (N, 3, 3, 3)."""
+    w = parameter(g, "Wc", (3, channels, 2, 2), np.random.default_rng(1))
+    return g.add_gate(
+        Conv2DGate(padding=1), x.reshape((-1, channels, 2, 2)), w, parameter(g, "bc", (3,), np.random.default_rng(2))
+    )
+
+
+def eval_batch_norm(g, a, rng):
+    gate = BatchNorm2DGate(3, training=False)
+    gate.running_mean[...], gate.running_var[...] = rng.standard_normal(3), rng.uniform(0.5, 2.0, 3)
+    return g.add_gate(gate, a, parameter(g, "gamma", (3,), rng, low=0.5), parameter(g, "beta", (3,), rng))
+
+
+CASES |= {
+    "conv": (lambda g, x, rng: images(g, x), "normal"),
+    "conv-stride": (
+        lambda g, x, rng: g.add_gate(
+            Conv2DGate(stride=(2, 1), padding=(1, 0)),
+            x.reshape((-1, 1, 2, 2)),
+            parameter(g, "W", (2, 1, 2, 1), rng),
+            parameter(g, "b", (2,), rng),
+        ),
+        "normal",
+    ),
+    "max_pool": (lambda g, x, rng: g.add_gate(MaxPool2DGate(2, 1), images(g, x)), "normal"),
+    "avg_pool": (lambda g, x, rng: g.add_gate(AvgPool2DGate((2, 3), 1), images(g, x)), "normal"),
+    "batch_norm-eval": (lambda g, x, rng: eval_batch_norm(g, images(g, x), rng), "normal"),
+    "dropout-eval": (lambda g, x, rng: g.add_gate(DropoutGate(0.5, training=False), x), "normal"),
+    "flatten": (lambda g, x, rng: g.add_gate(FlattenGate(), images(g, x)), "normal"),
 }
 
 

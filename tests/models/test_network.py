@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from graph import check_graph
+from graph import BackwardError, check_graph
 from models import MLP, SGD, Adam, Linear, Model, TwoLayerNet, evaluate, fit
 
 
@@ -187,3 +187,19 @@ def test_a_layer_cannot_be_built_into_two_models():
     Model([layer])
     with pytest.raises(ValueError, match="already built into a model"):
         Model([layer])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda model: model.load_state_dict(MLP([3, 4, 2], seed=1).state_dict()),
+        lambda model: model.reset_parameters(seed=2),
+    ],
+    ids=["load_state_dict", "reset_parameters"],
+)
+def test_parameters_written_in_place_refuse_the_backward_of_the_forward_before(change):
+    model = MLP([3, 4, 2], seed=0)
+    model.loss(np.ones((2, 3)), np.array([0, 1]))
+    change(model)
+    with pytest.raises(BackwardError, match="W1"):
+        model.backward()

@@ -1,4 +1,4 @@
-"""Row 7: the main example's seconds per epoch against PyTorch on the CPU.
+"""Row 10: the main example's seconds per epoch against PyTorch on the CPU.
 
 The main example (examples/train_mnist.py) trains a 784-256-128-10 ReLU MLP
 with Adam on batches of 128 of Fashion-MNIST through ``models.fit``. A full
@@ -72,22 +72,22 @@ def contenders(data: dict, torch, examples: int) -> dict:
     return runs
 
 
-ROW7 = common.Row("7", "main example, Fashion-MNIST", "s per epoch / torch", "<= 1.0", 1.0)
+ROW10 = common.Row("10", "main example, Fashion-MNIST", "s per epoch / torch", "<= 1.0", 1.0)
 
 
 def measure(args, torch, examples: int = SLICE) -> list[dict]:
     try:
         data = fashion.prepare()
     except Exception as error:  # any failure to read the data set skips the row
-        return [ROW7.missing(f"Fashion-MNIST unavailable: {error}")]
+        return [ROW10.missing(f"Fashion-MNIST unavailable: {error}")]
     samples, per_round = common.interleaved(contenders(data, torch, examples), args.rounds, args.warmup)
     per_epoch = fashion.steps_per_epoch(data)
     extra = {"steps_per_epoch": per_epoch, "examples_per_round": examples}
     records = []
     if torch is not None:
-        records.append(ROW7.ratio(samples, per_round, "fit", "torch", **extra))
+        records.append(ROW10.ratio(samples, per_round, "fit", "torch", **extra))
     else:
-        records.append(ROW7.missing(common.TORCH_MISSING))
+        records.append(ROW10.missing(common.TORCH_MISSING))
     records.append(
         common.Row("info", "main example, Fashion-MNIST", "s per epoch / numpy", "-", None).ratio(
             samples, per_round, "fit", "numpy", **extra

@@ -18,7 +18,6 @@ median time per step is scaled to a full epoch.
 from __future__ import annotations
 
 import statistics
-import time
 
 import common  # first: one BLAS thread
 import fashion
@@ -41,18 +40,18 @@ def contenders(data: dict, torch, examples: int) -> dict:
     fit_rng = np.random.default_rng(1)
 
     def run_fit():
-        start = time.perf_counter()
+        start = common.clock()
         fit(model, optimizer, x, y, epochs=1, batch_size=fashion.BATCH, seed=fit_rng, progress=False)
-        return (time.perf_counter() - start) / steps
+        return (common.clock() - start) / steps
 
     net = NumpyMLP(weights, biases)
     adam = NumpyAdam(net.parameters(), lr=fashion.LR)
     numpy_rng = np.random.default_rng(1)
 
     def run_numpy():
-        start = time.perf_counter()
+        start = common.clock()
         fashion.numpy_epoch(net, adam, x, y, numpy_rng)
-        return (time.perf_counter() - start) / steps
+        return (common.clock() - start) / steps
 
     runs = {"fit": run_fit, "numpy": run_numpy}
     if torch is not None:
@@ -64,9 +63,9 @@ def contenders(data: dict, torch, examples: int) -> dict:
         torch_rng = np.random.default_rng(1)
 
         def run_torch():
-            start = time.perf_counter()
+            start = common.clock()
             fashion.torch_epoch(torch, step, x_torch, y_torch, torch_rng)
-            return (time.perf_counter() - start) / steps
+            return (common.clock() - start) / steps
 
         runs["torch"] = run_torch
     return runs

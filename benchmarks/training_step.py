@@ -263,7 +263,7 @@ def measure(args, torch) -> list[dict]:
 
 
 def main() -> None:
-    args = common.arguments(__doc__.split("\n\n")[0], rounds=41, warmup=3)
+    args = common.arguments(__doc__.split("\n\n")[0], rounds=61, warmup=3)
     common.report(measure(args, common.load_torch()), args.json)
 
 

@@ -205,7 +205,7 @@ def measure(args, gates: int = GATES) -> list[dict]:
 
 
 def main() -> None:
-    args = common.arguments(__doc__.split("\n\n")[0], rounds=31, warmup=3)
+    args = common.arguments(__doc__.split("\n\n")[0], rounds=21, warmup=3)
     common.report(measure(args), args.json)
 
 

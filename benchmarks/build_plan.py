@@ -112,7 +112,7 @@ def measure(args) -> list[dict]:
 
 
 def main() -> None:
-    args = common.arguments(__doc__.split("\n\n")[0], rounds=4, warmup=1)
+    args = common.arguments(__doc__.split("\n\n")[0], rounds=3, warmup=1)
     common.report(measure(args), args.json)
 
 

@@ -120,7 +120,7 @@ def main() -> None:
         who = sys.argv[sys.argv.index("--child") + 1]
         print(json.dumps(child(who, "--trace" in sys.argv)))
         return
-    args = common.arguments(__doc__.split("\n\n")[0], rounds=3, warmup=0)
+    args = common.arguments(__doc__.split("\n\n")[0], rounds=2, warmup=0)
     common.report(measure(args), args.json)
 
 

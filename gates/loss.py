@@ -236,8 +236,8 @@ class SoftmaxCrossEntropyGate(_LossGate):
         log_totals = np.log(totals)
         self.labels = labels
         if self.integer_labels:
-            rows = (np.arange(len(labels)),) if logits.ndim == 2 else ()
-            picked = shifted[rows + (labels,)] - log_totals[..., 0]
+            label_cells = (np.arange(len(labels)), labels) if logits.ndim == 2 else (labels,)
+            picked = shifted[label_cells] - log_totals[..., 0]
             return self._reduce(-picked)
         # A class with no label mass adds 0 · log softmax = 0, also where logits spread wider than the
         # largest float make its log softmax -inf: clamped to the most negative float, 0 · -inf is not nan.
@@ -251,8 +251,8 @@ class SoftmaxCrossEntropyGate(_LossGate):
         if want_z:
             grad_z = self.softmax.copy()
             if self.integer_labels:
-                rows = (np.arange(len(self.labels)),) if grad_z.ndim == 2 else ()
-                grad_z[rows + (self.labels,)] -= 1
+                label_cells = (np.arange(len(self.labels)), self.labels) if grad_z.ndim == 2 else (self.labels,)
+                grad_z[label_cells] -= 1
             else:
                 grad_z *= np.sum(self.labels, axis=-1, keepdims=True)
                 grad_z -= self.labels

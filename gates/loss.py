@@ -216,8 +216,7 @@ class SoftmaxCrossEntropyGate(_LossGate):
                     f"expected labels of shape {logits.shape[:-1]}"
                 )
             classes = logits.shape[-1]
-            # Viewed as unsigned, a negative label is huge: one max checks both ends of [0, classes).
-            if labels.size and labels.view(f"u{labels.itemsize}").max() >= classes:
+            if labels.size and (labels.min() < 0 or labels.max() >= classes):
                 raise ValueError(
                     f"SoftmaxCrossEntropyGate labels must lie in [0, {classes}), got {labels.min()}..{labels.max()}"
                 )

@@ -84,6 +84,12 @@ def test_softmax_ce_refuses_labels_out_of_range_for_every_integer_type(dtype, ba
         SoftmaxCrossEntropyGate().forward(np.zeros((3, 3), np.float32), labels)
 
 
+def test_softmax_ce_refuses_a_negative_small_integer_label_among_many_classes():
+    """-1 as int8 is 255 unsigned: with 300 classes a check on an unsigned view would let it index the last class."""
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 300\), got -1\.\.0"):
+        SoftmaxCrossEntropyGate().forward(np.zeros((2, 300), np.float32), np.array([0, -1], np.int8))
+
+
 def test_softmax_ce_keeps_float32_and_the_softmax_it_returns_gradients_from():
     rng = np.random.default_rng(3)
     logits = rng.normal(size=(5, 4)).astype(np.float32)

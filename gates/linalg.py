@@ -164,7 +164,7 @@ class TransposeGate(Gate):
         if axes is not None and not isinstance(axes, (tuple, list)):
             raise TypeError(f"TransposeGate axes must be a tuple of ints (a permutation) or None, got {axes!r}")
         self.axes = normalize_axes(axes, None, self)
-        self._ndim = self._permutation = self._inverse = None
+        self._ndim = self._permutation = None
 
     def forward(self, x):
         ndim = np.ndim(x)

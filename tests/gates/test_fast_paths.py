@@ -47,6 +47,11 @@ def test_transpose_backward_inverts_the_permutation_for_every_input(axes):
         np.testing.assert_array_equal(back, x)
 
 
+def test_transpose_backward_before_any_forward_is_refused_not_guessed():
+    with pytest.raises(AttributeError):
+        TransposeGate((1, 2, 0)).backward(np.ones((2, 3, 4)))
+
+
 @pytest.mark.parametrize(
     ("shape", "target"),
     [((7, 3), (3,)), ((2, 7, 3), (7, 3)), ((2, 7, 3), (3,)), ((2, 3), ()), ((7, 3), (1, 3)), ((7, 3), (7, 1))],

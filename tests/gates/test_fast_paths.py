@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from gates import MatMulGate, ReLUGate, SoftmaxCrossEntropyGate, TransposeGate
+from gates import LinearGate, MatMulGate, ReLUGate, SoftmaxCrossEntropyGate, TransposeGate
 from gates.base import unbroadcast
 from graph import ComputationalGraph
 
@@ -45,6 +45,26 @@ def test_transpose_backward_inverts_the_permutation_for_every_input(axes):
         z = gate.forward(x)
         (back,) = gate.backward(z)
         np.testing.assert_array_equal(back, x)
+
+
+@pytest.mark.parametrize(
+    ("a_dtype", "b", "expected_dtype"),
+    [
+        (np.float32, np.full(3, 0.5, np.float32), np.float32),
+        (np.float32, np.full(3, 0.5, np.float64), np.float64),  # a float64 bias promotes, as a @ w.T + b does
+        (np.float32, 0.5, np.float32),  # a Python float is weak
+        (np.float64, np.float32(0.5), np.float64),
+    ],
+)
+def test_linear_adds_its_bias_as_numpy_would(a_dtype, b, expected_dtype):
+    rng = np.random.default_rng(4)
+    a, w = rng.random((5, 4)).astype(a_dtype), rng.random((3, 4)).astype(a_dtype)
+    b_before = np.array(b, copy=True)
+    z = LinearGate().forward(a, w, b)
+    expected = a @ w.T + b
+    assert z.dtype == expected.dtype == expected_dtype
+    np.testing.assert_array_equal(z, expected)
+    np.testing.assert_array_equal(b, b_before)  # the gate wrote into its own product, never into the bias
 
 
 def test_transpose_backward_before_any_forward_is_refused_not_guessed():

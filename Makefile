@@ -18,10 +18,11 @@ demo: setup
 	.ci/install-system-packages $(DEMO_PACKAGES)
 	$(PY) examples/train_mnist.py --out out/train_mnist
 
-# Side-by-side speed and memory (benchmarks/): micrograd, and torch from the local CPU wheel where there is one.
+# Side-by-side speed and memory (benchmarks/): the bench extra (micrograd, threadpoolctl), and torch from the
+# local CPU wheel where there is one.
 bench: setup $(VENV)/.torch
 	.ci/install-system-packages $(DEMO_PACKAGES)
-	$(PY) -m pip install -q 'micrograd==0.1.0'
+	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) benchmarks/run_all.py
 
 lint: setup

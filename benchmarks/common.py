@@ -13,9 +13,19 @@ ratios, which pair runs made at the same moment on a busy machine.
 from __future__ import annotations
 
 import os
+import sys
+
+# Measure this checkout's gates, graph and models, whichever checkout the environment has installed.
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_variable] = "1"
+# Some machines here pin OpenBLAS to an older kernel (OPENBLAS_CORETYPE, with OPENBLAS_L2_SIZE) because older
+# OpenBLAS builds crash or miscompute on their processor. numpy's current OpenBLAS does not need it and runs
+# its GEMMs up to twice as slowly with it, which would flatter every ratio to numpy: the benchmarks unset both,
+# for their own processes only (never the tests), and report the kernel OpenBLAS then picks (machine()).
+for _variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+    os.environ.pop(_variable, None)
 
 import argparse  # noqa: E402
 import functools  # noqa: E402
@@ -23,7 +33,6 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
 import statistics  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -78,12 +87,17 @@ def interleaved(contenders: dict[str, Callable[[], float]], rounds: int, warmup:
     return samples, per_round
 
 
+# CPU time of this process, not wall time: on a machine shared with other jobs the process waits for a core
+# now and then, and wall time would count the waits. With one BLAS thread the work is this process's own.
+clock = time.process_time
+
+
 def time_steps(step: Callable[[], object], steps: int) -> float:
     """Seconds per call of ``step``, over ``steps`` calls."""
-    start = time.perf_counter()
+    start = clock()
     for _ in range(steps):
         step()
-    return (time.perf_counter() - start) / steps
+    return (clock() - start) / steps
 
 
 def state_dict(weights: list[np.ndarray], biases: list[np.ndarray]) -> dict[str, np.ndarray]:
@@ -136,6 +150,19 @@ class Row:
         return self.record(None, skipped=why)
 
 
+def _medians(record: dict) -> str:
+    """``numerator / denominator`` medians in a readable unit (ms for seconds per step, us for seconds per gate)."""
+    if "numerator" not in record:
+        return ""
+    top, bottom = record["numerator"], record["denominator"]
+    unit, scale = record["numerator"]["unit"], 1.0
+    if unit == "s":
+        scale, unit = (1e3, "ms") if bottom["median"] > 1e-4 else (1e6, "us")
+        if bottom["median"] > 0.5:
+            scale, unit = 1.0, "s"
+    return f"{top['median'] * scale:.4g} / {bottom['median'] * scale:.4g} {unit}"
+
+
 def _spread(values: list[float]) -> dict:
     return {"p10": percentile(values, 10), "p90": percentile(values, 90), "n": len(values)}
 
@@ -151,9 +178,33 @@ def machine() -> dict:
         "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    info["blas"] = blas_libraries()
     torch = load_torch()
     info["torch"] = torch.__version__ if torch is not None else None
     return info
+
+
+def blas_libraries() -> list[dict]:
+    """The BLAS libraries loaded, their kernel (``architecture``) and thread count, from threadpoolctl."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return [{"error": "threadpoolctl not installed"}]
+    return [
+        {key: library.get(key) for key in ("internal_api", "version", "architecture", "num_threads")}
+        for library in threadpoolctl.threadpool_info()
+    ]
+
+
+def blas_summary() -> str:
+    """One line: each BLAS library with its kernel and thread count."""
+    return ", ".join(
+        f"{lib.get('internal_api')} {lib.get('version')} kernel {lib.get('architecture')}, "
+        f"{lib.get('num_threads')} thread(s)"
+        if "error" not in lib
+        else lib["error"]
+        for lib in machine()["blas"]
+    )
 
 
 def _cpu_name() -> str:
@@ -182,15 +233,18 @@ def report(records: list[dict], json_path: Path | None) -> None:
 
 def table(records: list[dict]) -> str:
     """A fixed-width table: row, work, measure, measured ratio (spread), target, met."""
-    header = ("row", "work", "measure", "measured", "p10-p90", "target", "")
+    header = ("row", "work", "measure", "measured", "p10-p90", "medians", "target", "")
     rows = []
     for record in records:
         if record["ratio"] is None:
-            measured, spread, verdict = record.get("skipped", "skipped"), "", ""
+            measured, spread, medians, verdict = record.get("skipped", "skipped"), "", "", ""
         else:
             measured = f"{record['ratio']:.3g}"
             spread = f"{record['paired_p10']:.3g}-{record['paired_p90']:.3g}" if "paired_p10" in record else ""
+            medians = _medians(record)
             verdict = {True: "ok", False: "MISSED", None: ""}[record["met"]]
-        rows.append((record["row"], record["work"], record["measure"], measured, spread, record["target"], verdict))
+        rows.append(
+            (record["row"], record["work"], record["measure"], measured, spread, medians, record["target"], verdict)
+        )
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in (header, *rows))

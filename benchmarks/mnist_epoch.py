@@ -1,4 +1,4 @@
-"""Row 7: the main example's seconds per epoch against PyTorch on the CPU.
+"""Row 10: the main example's seconds per epoch against PyTorch on the CPU.
 
 The main example (examples/train_mnist.py) trains a 784-256-128-10 ReLU MLP
 with Adam on batches of 128 of Fashion-MNIST through ``models.fit``. A full
@@ -18,7 +18,6 @@ median time per step is scaled to a full epoch.
 from __future__ import annotations
 
 import statistics
-import time
 
 import common  # first: one BLAS thread
 import fashion
@@ -41,18 +40,18 @@ def contenders(data: dict, torch, examples: int) -> dict:
     fit_rng = np.random.default_rng(1)
 
     def run_fit():
-        start = time.perf_counter()
+        start = common.clock()
         fit(model, optimizer, x, y, epochs=1, batch_size=fashion.BATCH, seed=fit_rng, progress=False)
-        return (time.perf_counter() - start) / steps
+        return (common.clock() - start) / steps
 
     net = NumpyMLP(weights, biases)
     adam = NumpyAdam(net.parameters(), lr=fashion.LR)
     numpy_rng = np.random.default_rng(1)
 
     def run_numpy():
-        start = time.perf_counter()
+        start = common.clock()
         fashion.numpy_epoch(net, adam, x, y, numpy_rng)
-        return (time.perf_counter() - start) / steps
+        return (common.clock() - start) / steps
 
     runs = {"fit": run_fit, "numpy": run_numpy}
     if torch is not None:
@@ -64,30 +63,30 @@ def contenders(data: dict, torch, examples: int) -> dict:
         torch_rng = np.random.default_rng(1)
 
         def run_torch():
-            start = time.perf_counter()
+            start = common.clock()
             fashion.torch_epoch(torch, step, x_torch, y_torch, torch_rng)
-            return (time.perf_counter() - start) / steps
+            return (common.clock() - start) / steps
 
         runs["torch"] = run_torch
     return runs
 
 
-ROW7 = common.Row("7", "main example, Fashion-MNIST", "s per epoch / torch", "<= 1.0", 1.0)
+ROW10 = common.Row("10", "main example, Fashion-MNIST", "s per epoch / torch", "<= 1.0", 1.0)
 
 
 def measure(args, torch, examples: int = SLICE) -> list[dict]:
     try:
         data = fashion.prepare()
     except Exception as error:  # any failure to read the data set skips the row
-        return [ROW7.missing(f"Fashion-MNIST unavailable: {error}")]
+        return [ROW10.missing(f"Fashion-MNIST unavailable: {error}")]
     samples, per_round = common.interleaved(contenders(data, torch, examples), args.rounds, args.warmup)
     per_epoch = fashion.steps_per_epoch(data)
     extra = {"steps_per_epoch": per_epoch, "examples_per_round": examples}
     records = []
     if torch is not None:
-        records.append(ROW7.ratio(samples, per_round, "fit", "torch", **extra))
+        records.append(ROW10.ratio(samples, per_round, "fit", "torch", **extra))
     else:
-        records.append(ROW7.missing(common.TORCH_MISSING))
+        records.append(ROW10.missing(common.TORCH_MISSING))
     records.append(
         common.Row("info", "main example, Fashion-MNIST", "s per epoch / numpy", "-", None).ratio(
             samples, per_round, "fit", "numpy", **extra

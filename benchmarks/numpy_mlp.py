@@ -1,9 +1,11 @@
-"""The floor: a ReLU MLP with softmax cross-entropy written by hand in numpy.
+"""The floor: a ReLU MLP with softmax cross-entropy written by hand in numpy, as tight as a careful person writes it.
 
 What a careful person writes without a framework: the forward keeps what
-the backward needs, the backward is the chain rule layer by layer, and no
-gradient is computed for the data. Weights follow the chapter's shape
-``W (n_out, n_in)`` and ``Z = A Wᵀ + b``, like the gate version.
+the backward needs, the backward is the chain rule layer by layer, no
+gradient is computed for the data, one ``exp`` serves both the loss and
+its gradient, and arrays the step has just made are reused in place (the
+bias add, the ReLU, the softmax, the update). Weights follow the chapter's
+shape ``W (n_out, n_in)`` and ``Z = A Wᵀ + b``, like the gate version.
 """
 
 from __future__ import annotations
@@ -22,45 +24,52 @@ class NumpyMLP:
         return [p for pair in zip(self.weights, self.biases) for p in pair]
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        a = x
+        return self._forward(x)[-1]
+
+    def _forward(self, x: np.ndarray) -> list[np.ndarray]:
+        """The input, each hidden layer's ReLU output and the logits."""
+        activations = [x]
+        last = len(self.weights) - 1
         for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
-            z = a @ w.T + b
-            a = np.maximum(z, 0) if layer < len(self.weights) - 1 else z
-        return a
+            z = activations[-1] @ w.T
+            z += b
+            if layer < last:
+                np.maximum(z, 0, out=z)
+            activations.append(z)
+        return activations
 
     def loss_and_gradients(self, x: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray, list[np.ndarray]]:
         """Mean cross-entropy, the logits, and the gradients in the order of :meth:`parameters`."""
-        activations = [x]
-        a = x
-        last = len(self.weights) - 1
-        for layer, (w, b) in enumerate(zip(self.weights, self.biases)):
-            z = a @ w.T + b
-            a = np.maximum(z, 0) if layer < last else z
-            activations.append(a)
+        activations = self._forward(x)
         logits = activations[-1]
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         rows = np.arange(len(labels))
-        loss = -log_probabilities[rows, labels].mean()
+        # One exp: log softmax at the label is shifted[label] - log Σ exp(shifted), softmax is exp(shifted) / Σ.
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        picked = shifted[rows, labels]
+        probabilities = np.exp(shifted, out=shifted)
+        totals = probabilities.sum(axis=1, keepdims=True)
+        loss = float(np.mean(np.log(totals[:, 0]) - picked))
 
-        grad_z = np.exp(log_probabilities)
-        grad_z[rows, labels] -= 1
-        grad_z /= len(labels)
+        probabilities /= totals
+        probabilities[rows, labels] -= 1
+        probabilities *= 1 / len(labels)  # a Python float: float32 stays float32
+        grad_z = probabilities
         grads: list[np.ndarray] = []
-        for layer in range(last, -1, -1):
+        for layer in range(len(self.weights) - 1, -1, -1):
             a_in = activations[layer]
             grads.append(grad_z.sum(axis=0))  # db
             grads.append(grad_z.T @ a_in)  # dW
             if layer > 0:
-                grad_a = grad_z @ self.weights[layer]
-                grad_z = grad_a * (a_in > 0)  # back through the ReLU that made a_in
+                grad_z = grad_z @ self.weights[layer]
+                grad_z *= a_in > 0  # back through the ReLU that made a_in
         grads.reverse()
-        return float(loss), logits, grads
+        return loss, logits, grads
 
     def sgd_step(self, x: np.ndarray, labels: np.ndarray, lr: float) -> float:
         loss, _, grads = self.loss_and_gradients(x, labels)
         for param, grad in zip(self.parameters(), grads):
-            param -= lr * grad
+            grad *= lr
+            param -= grad
         return loss
 
 

@@ -22,18 +22,15 @@ import training_step
 from scalar_graph import build_graph, input_values, structure
 
 
-def step_profile(batch: int, sizes, steps: int):
+def step_profile(batch: int, sizes, steps: int, build=training_step.sugar_mlp):
+    """The training step of benchmarks/training_step.py (operator sugar unless ``build`` says otherwise)."""
     weights, biases = training_step.initial_weights(sizes)
     data = training_step.batches(batch, sizes[0], sizes[-1])
-    g, params = training_step.graph_mlp(weights, biases)
+    step, _ = training_step.graph_step(build(weights, biases))
 
     def run():
         for i in range(steps):
-            x, y = data[i % len(data)]
-            g.forward(X=x, Y=y)
-            g.backward()
-            for node in params:
-                node.value -= training_step.LR * node.grad
+            step(*data[i % len(data)])
 
     return run
 
@@ -65,6 +62,8 @@ def build_profile(gates: int):
 PROFILES = {
     "step128": lambda: step_profile(128, (784, 256, 10), 300),
     "step32": lambda: step_profile(32, (784, 64, 10), 2000),
+    "step512": lambda: step_profile(512, (784, 1024, 10), 40),
+    "linear128": lambda: step_profile(128, (784, 256, 10), 300, build=training_step.linear_mlp),
     "scalar": lambda: scalar_profile(10_000, 20),
     "build": lambda: build_profile(100_000),
 }

@@ -3,7 +3,7 @@
 Each script appends its JSON lines to one file under benchmarks/results/
 (``bench-<UTC time>.jsonl``); the table at the end is read back from it.
 
-    .venv/bin/python benchmarks/run_all.py            # all rows, a few minutes on 2 cores
+    .venv/bin/python benchmarks/run_all.py            # all rows, about 2 minutes on 2 cores
     .venv/bin/python benchmarks/run_all.py --quick    # a smoke run
 """
 
@@ -41,12 +41,18 @@ def main() -> None:
             failed.append(script)
     records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
     info = common.machine()
+    goals = sorted((r for r in records if r["row"] != "info"), key=lambda r: int(r["row"]))
     print()
-    print(common.table(records))
+    print("Goals (issue 13's rows 1-6, then the README's older rows 7-10):")
+    print(common.table(goals))
+    print()
+    print("For information:")
+    print(common.table([r for r in records if r["row"] == "info"]))
     print()
     print(
         f"machine: {info['cpu']}, {info['cores']} cores, Python {info['python']}, numpy {info['numpy']}, "
-        f"torch {info['torch'] or 'not installed'}, one BLAS thread; {time.perf_counter() - started:.0f} s in all"
+        f"torch {info['torch'] or 'not installed'}; BLAS: {common.blas_summary()}; "
+        f"{time.perf_counter() - started:.0f} s in all"
     )
     print(f"JSON lines: {path}")
     if failed:

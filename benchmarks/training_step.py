@@ -1,17 +1,21 @@
-"""Rows 1-3: one SGD training step of a ReLU MLP with softmax cross-entropy, float32.
+"""Rows 1, 2, 3 and 7: one SGD training step of a 784-H-10 ReLU MLP, softmax cross-entropy, float32.
 
-Contenders, interleaved in one process with one BLAS thread each:
+Contenders, interleaved in one process with one BLAS thread each, at four
+sizes (batch 32 H 64, 128 H 256, 512 H 1024, 1024 H 1024):
 
-- ``graph``: the network built from gates with the graph API (two LinearGates,
-  a ReLUGate, a SoftmaxCrossEntropyGate), ``forward``, ``backward`` and the
-  update ``W -= lr * W.grad`` written out;
+- ``sugar``: the network as the README teaches it, with operator sugar,
+  ``(X @ W1.T + b1).relu() @ W2.T + b2`` into a ``SoftmaxCrossEntropyGate``,
+  and ``models.SGD`` over the graph's parameters: ``forward``, ``backward``, ``step``;
+- ``linear``: the same with one ``LinearGate`` per layer;
+- ``models``: ``models.MLP`` with ``models.SGD``: ``loss``, ``backward``, ``step``;
 - ``numpy``: the same network by hand (benchmarks/numpy_mlp.py), the floor;
 - ``torch``: ``nn.Sequential`` with ``torch.optim.SGD`` (if installed);
-- ``models``: ``models.MLP`` with ``models.SGD``: ``loss``, ``backward``, ``step``;
-- ``models_fit``: the step ``models.fit`` takes: ``forward`` (loss and the
-  softmax output), ``backward``, ``step``, and the accuracy count.
+- ``gemms``: the step's five matrix products alone, for information.
 
-    .venv/bin/python benchmarks/training_step.py            # batch 128 (784-256-10) and 32 (784-64-10)
+Before timing, one step of every contender from the same weights and batch
+must give the same loss and the same updated weights as the numpy floor.
+
+    .venv/bin/python benchmarks/training_step.py            # all four sizes
     .venv/bin/python benchmarks/training_step.py --quick
 """
 
@@ -28,10 +32,13 @@ from graph import ComputationalGraph
 from models import MLP, SGD
 
 LR = 0.01
+CLASSES = 10
+# batch, hidden units, steps per block, rounds as a share of --rounds
 CONFIGS = (
-    # batch, sizes, steps per block
-    (128, (784, 256, 10), 8),
-    (32, (784, 64, 10), 30),
+    (32, 64, 30, 1.0),
+    (128, 256, 8, 1.0),
+    (512, 1024, 1, 0.5),
+    (1024, 1024, 1, 0.4),
 )
 
 
@@ -45,7 +52,7 @@ def initial_weights(sizes, seed: int = 0):
     return weights, biases
 
 
-def batches(batch: int, n_in: int, classes: int, count: int = 8, seed: int = 1):
+def batches(batch: int, n_in: int, classes: int, count: int = 4, seed: int = 1):
     rng = np.random.default_rng(seed)
     return [
         (rng.random((batch, n_in), dtype=np.float32), rng.integers(0, classes, size=batch).astype(np.int64))
@@ -53,132 +60,210 @@ def batches(batch: int, n_in: int, classes: int, count: int = 8, seed: int = 1):
     ]
 
 
-def graph_mlp(weights, biases):
-    """The MLP from gates with the graph API; returns the graph and its parameter nodes."""
+def sugar_mlp(weights, biases):
+    """The MLP with operator sugar, as the README writes it; returns the graph."""
     g = ComputationalGraph()
     a = g.input("X", requires_grad=False)
     labels = g.input("Y", requires_grad=False)
-    params = []
     for layer, (w, b) in enumerate(zip(weights, biases), start=1):
-        w_node, b_node = g.parameter(f"W{layer}", w), g.parameter(f"b{layer}", b)
-        params += [w_node, b_node]
+        z = a @ g.parameter(f"W{layer}", w.copy()).T + g.parameter(f"b{layer}", b.copy())
+        a = z.relu() if layer < len(weights) else z
+    g.add_gate(SoftmaxCrossEntropyGate(), a, labels, name="loss")
+    return g
+
+
+def linear_mlp(weights, biases):
+    """The MLP with one LinearGate per layer; returns the graph."""
+    g = ComputationalGraph()
+    a = g.input("X", requires_grad=False)
+    labels = g.input("Y", requires_grad=False)
+    for layer, (w, b) in enumerate(zip(weights, biases), start=1):
+        w_node, b_node = g.parameter(f"W{layer}", w.copy()), g.parameter(f"b{layer}", b.copy())
         z = g.add_gate(LinearGate(), a, w_node, b_node, name=f"Z{layer}")
         a = z.relu() if layer < len(weights) else z
     g.add_gate(SoftmaxCrossEntropyGate(), a, labels, name="loss")
-    return g, params
+    return g
 
 
-def contenders(batch: int, sizes, steps: int, torch) -> dict:
-    """Each contender runs ``steps`` training steps over the same batches and returns seconds per step."""
-    weights, biases = initial_weights(sizes)
-    data = batches(batch, sizes[0], sizes[-1])
-    cursor = {"i": 0}
+def graph_step(g: ComputationalGraph):
+    """forward, backward and models.SGD's step over the graph's parameters."""
+    optimizer = SGD(g.parameters, lr=LR)
 
-    def next_batch():
-        cursor["i"] = (cursor["i"] + 1) % len(data)
-        return data[cursor["i"]]
-
-    g, params = graph_mlp(weights, biases)
-
-    def graph_step():
-        x, y = next_batch()
-        g.forward(X=x, Y=y)
+    def step(x, y):
+        loss = g.forward(X=x, Y=y)
         g.backward()
-        for node in params:
-            node.value -= LR * node.grad
+        optimizer.step()
+        return loss
 
-    reference = NumpyMLP(weights, biases)
+    return step, lambda: [p.value for p in g.parameters]
 
-    def numpy_step():
-        x, y = next_batch()
-        reference.sgd_step(x, y, LR)
+
+def gemm_step(weights, x_like):
+    """The step's five matrix products and nothing else: two forward, three backward."""
+    w1, w2 = weights
+    hidden = np.ones((len(x_like), w1.shape[0]), np.float32)
+    grad_z2 = np.ones((len(x_like), w2.shape[0]), np.float32)
+
+    def step(x, _):
+        hidden_again = x @ w1.T
+        hidden_again @ w2.T
+        grad_z2.T @ hidden
+        grad_hidden = grad_z2 @ w2
+        grad_hidden.T @ x
+
+    return step
+
+
+def contenders(batch: int, hidden: int, torch) -> tuple[dict, dict]:
+    """Each contender's one-step function over the same batches, and the parameters it updates (for the check)."""
+    sizes = (784, hidden, CLASSES)
+    weights, biases = initial_weights(sizes)
+
+    sugar, sugar_params = graph_step(sugar_mlp(weights, biases))
+    linear, linear_params = graph_step(linear_mlp(weights, biases))
 
     model = MLP(list(sizes), seed=0)
     model.load_state_dict(common.state_dict(weights, biases))
     optimizer = SGD(model.parameters(), lr=LR)
 
-    def models_step():
-        x, y = next_batch()
-        model.loss(x, y)
+    def models_step(x, y):
+        loss = model.loss(x, y)
         model.backward()
         optimizer.step()
+        return loss
 
-    def models_fit_step():
-        x, y = next_batch()
-        _, output = model.forward(x, y)
-        model.backward()
-        optimizer.step()
-        int(np.count_nonzero(model.classes(output) == y))
+    reference = NumpyMLP(weights, biases)
 
-    runs = {
-        "graph": graph_step,
-        "numpy": numpy_step,
-        "models": models_step,
-        "models_fit": models_fit_step,
+    steps = {
+        "sugar": (sugar, sugar_params),
+        "linear": (linear, linear_params),
+        "models": (models_step, lambda: [p.value for p in model.parameters()]),
+        "numpy": (lambda x, y: reference.sgd_step(x, y, LR), reference.parameters),
+        "gemms": (gemm_step(weights, np.empty((batch, 1))), None),
     }
     if torch is not None:
         from torch_mlp import torch_mlp, training_step
 
         net = torch_mlp(torch, weights, biases)
-        step = training_step(torch, net, torch.optim.SGD(net.parameters(), lr=LR))
-        torch_data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data]
-        torch_cursor = {"i": 0}
-
-        def torch_step():
-            torch_cursor["i"] = (torch_cursor["i"] + 1) % len(torch_data)
-            step(*torch_data[torch_cursor["i"]])
-
-        runs["torch"] = torch_step
-    return {name: (lambda run=run: common.time_steps(run, steps)) for name, run in runs.items()}
+        torch_step = training_step(torch, net, torch.optim.SGD(net.parameters(), lr=LR))
+        steps["torch"] = (
+            lambda x, y: torch_step(torch.from_numpy(x), torch.from_numpy(y))[0].item(),
+            lambda: [p.detach().numpy() for p in net.parameters()],
+        )
+    return {name: step for name, (step, _) in steps.items()}, {
+        name: params for name, (_, params) in steps.items() if params is not None
+    }
 
 
-ROW1_NUMPY = common.Row("1", "step b128 784-256-10, graph API", "time / numpy step", "<= 1.05", 1.05)
-ROW1_TORCH = common.Row("1", "step b128 784-256-10, graph API", "time / torch step", "< 1.0", 1.0, strict=True)
-ROW2_NUMPY = common.Row("2", "step b32 784-64-10, graph API", "time / numpy step", "<= 1.30", 1.30)
+def check_agreement(steps: dict, params: dict, data) -> float:
+    """One step of each contender on the first batch: the same loss and weights as numpy's, or an error.
+
+    Returns the largest relative difference of the updated weights.
+    """
+    x, y = data[0]
+    losses = {name: float(steps[name](x, y)) for name in params}
+    worst = 0.0
+    expected = params["numpy"]()
+    for name, get in params.items():
+        if not np.isclose(losses[name], losses["numpy"], rtol=1e-4):
+            raise AssertionError(f"{name}'s loss {losses[name]} differs from numpy's {losses['numpy']}")
+        for mine, theirs in zip(get(), expected):
+            scale = float(np.max(np.abs(theirs))) or 1.0
+            worst = max(worst, float(np.max(np.abs(mine - theirs))) / scale)
+            if mine.dtype != np.float32:
+                raise AssertionError(f"{name} turned a float32 parameter into {mine.dtype}")
+    if worst > 1e-4:
+        raise AssertionError(f"updated weights differ from numpy's by {worst:.2g} (relative)")
+    return worst
 
 
-def row3(batch: int) -> common.Row:
-    return common.Row("3", f"step b{batch}, models.MLP + SGD", "time / graph-API step", "<= 1.05", 1.05)
+def timed(step, data, steps: int):
+    cursor = {"i": 0}
+
+    def run():
+        def one():
+            cursor["i"] = (cursor["i"] + 1) % len(data)
+            step(*data[cursor["i"]])
+
+        return common.time_steps(one, steps)
+
+    return run
 
 
-def info(batch: int, what: str, measure: str) -> common.Row:
-    return common.Row("info", f"step b{batch}, {what}", measure, "-", None)
+# Goals by batch, from issue 13: sugar / numpy, LinearGate / numpy, sugar / torch (None: shown for information).
+GOALS = {
+    32: (1.40, 1.30, None),
+    128: (1.10, 1.05, 1.00),
+    512: (1.10, 1.05, 1.10),
+    1024: (None, None, None),
+}
+
+
+def goal_row(row: str, work: str, measure: str, limit: float | None) -> common.Row:
+    return common.Row(row if limit is not None else "info", work, measure, f"<= {limit:.2f}" if limit else "-", limit)
 
 
 def measure(args, torch) -> list[dict]:
     records = []
-    for batch, sizes, steps in CONFIGS:
-        samples, per_round = common.interleaved(contenders(batch, sizes, steps, torch), args.rounds, args.warmup)
-        extra = {"batch": batch, "sizes": list(sizes), "steps_per_round": steps}
-        if batch == 128:
-            records.append(ROW1_NUMPY.ratio(samples, per_round, "graph", "numpy", **extra))
-            if torch is not None:
-                records.append(ROW1_TORCH.ratio(samples, per_round, "graph", "torch", **extra))
-            else:
-                records.append(ROW1_TORCH.missing(common.TORCH_MISSING))
-        else:
-            records.append(ROW2_NUMPY.ratio(samples, per_round, "graph", "numpy", **extra))
-            if torch is not None:
-                records.append(
-                    info(batch, "graph API", "time / torch step").ratio(samples, per_round, "graph", "torch", **extra)
-                )
-        records.append(row3(batch).ratio(samples, per_round, "models", "graph", **extra))
+    for batch, hidden, steps, share in CONFIGS:
+        step_fns, params = contenders(batch, hidden, torch)
+        data = batches(batch, 784, CLASSES)
+        difference = check_agreement(step_fns, params, data)
+        runs = {name: timed(step, data, steps) for name, step in step_fns.items()}
+        rounds = max(3, round(args.rounds * share))
+        samples, per_round = common.interleaved(runs, rounds, args.warmup)
+        size = f"b{batch} 784-{hidden}-10"
+        extra = {"batch": batch, "sizes": [784, hidden, CLASSES], "steps_per_round": steps}
+        extra["max_weight_difference"] = difference
+        sugar_goal, linear_goal, torch_goal = GOALS[batch]
         records.append(
-            info(batch, "models.fit's step", "time / graph-API step").ratio(
-                samples, per_round, "models_fit", "graph", **extra
+            goal_row("1", f"step {size}, operator sugar", "time / tightest numpy", sugar_goal).ratio(
+                samples, per_round, "sugar", "numpy", **extra
             )
         )
-        records.append(info(batch, "numpy step", "microseconds").record(np.median(samples["numpy"]) * 1e6))
         records.append(
-            info(batch, "graph API - numpy", "microseconds").record(
-                (np.median(samples["graph"]) - np.median(samples["numpy"])) * 1e6
+            goal_row("2", f"step {size}, LinearGate", "time / tightest numpy", linear_goal).ratio(
+                samples, per_round, "linear", "numpy", **extra
+            )
+        )
+        if torch is not None:
+            records.append(
+                goal_row("3", f"step {size}, operator sugar", "time / PyTorch CPU", torch_goal).ratio(
+                    samples, per_round, "sugar", "torch", **extra
+                )
+            )
+            for who in ("linear", "numpy"):
+                records.append(
+                    goal_row("3", f"step {size}, {who}", "time / PyTorch CPU", None).ratio(
+                        samples, per_round, who, "torch", **extra
+                    )
+                )
+        elif torch_goal is not None:
+            records.append(
+                goal_row("3", f"step {size}, operator sugar", "time / PyTorch CPU", torch_goal).missing(
+                    common.TORCH_MISSING
+                )
+            )
+        records.append(
+            goal_row("7", f"step {size}, models.MLP + SGD", "time / LinearGate step", 1.05).ratio(
+                samples, per_round, "models", "linear", **extra
+            )
+        )
+        records.append(
+            goal_row("7", f"step {size}, models.MLP + SGD", "time / tightest numpy", None).ratio(
+                samples, per_round, "models", "numpy", **extra
+            )
+        )
+        records.append(
+            goal_row("1", f"step {size}, five GEMMs alone", "time / tightest numpy", None).ratio(
+                samples, per_round, "gemms", "numpy", **extra
             )
         )
     return records
 
 
 def main() -> None:
-    args = common.arguments(__doc__.split("\n\n")[0], rounds=101, warmup=5)
+    args = common.arguments(__doc__.split("\n\n")[0], rounds=61, warmup=3)
     common.report(measure(args, common.load_torch()), args.json)
 
 

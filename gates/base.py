@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
+from collections.abc import Callable, Sequence
+from typing import overload
 
 import numpy as np
 
@@ -99,7 +101,7 @@ class Gate:
     @classmethod
     def arity(cls) -> int | None:
         """Number of inputs ``forward`` takes, or None if it takes ``*inputs``."""
-        return _arity(cls)
+        return _arity(cls.forward)
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
@@ -116,8 +118,8 @@ class Gate:
 
 
 @functools.cache
-def _arity(cls: type) -> int | None:
-    parameters = inspect.signature(cls.forward).parameters.values()
+def _arity(forward: Callable) -> int | None:
+    parameters = inspect.signature(forward).parameters.values()
     kinds = [p.kind for p in parameters][1:]  # drop self
     if inspect.Parameter.VAR_POSITIONAL in kinds:
         return None
@@ -148,9 +150,12 @@ def unbroadcast(grad, shape: tuple[int, ...]):
     >>> unbroadcast(np.ones((2, 3)), ())
     np.float64(6.0)
     """
-    if shape_of(grad) == shape:
+    grad_shape = shape_of(grad)
+    if grad_shape == shape:
         return grad
-    leading = np.ndim(grad) - len(shape)
+    leading = len(grad_shape) - len(shape)
+    if grad_shape[leading:] == shape:  # only new leading axes (a bias over a batch): a plain sum, nothing to reshape
+        return grad.sum(axis=tuple(range(leading)))
     stretched = tuple(leading + axis for axis, n in enumerate(shape) if n == 1)
     summed = np.sum(grad, axis=tuple(range(leading)) + stretched, keepdims=True)
     return summed.reshape(shape)[()]
@@ -189,6 +194,10 @@ def tangent_sum(shape: tuple[int, ...], *terms):
     return np.broadcast_to(total, shape)
 
 
+@overload
+def normalize_axes(axes: None, ndim: int | None, gate: Gate) -> None: ...
+@overload
+def normalize_axes(axes: int | Sequence[int], ndim: int | None, gate: Gate) -> tuple[int, ...]: ...
 def normalize_axes(axes, ndim: int | None, gate: Gate) -> tuple[int, ...] | None:
     """Axis arguments as a tuple of axes in ``[0, ndim)``: the one check every gate that takes axes uses.
 

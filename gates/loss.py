@@ -227,16 +227,20 @@ class SoftmaxCrossEntropyGate(_LossGate):
             )
         else:
             _check_same_shape(self, logits, labels, what="label rows")
+        # One exp serves both passes: softmax = exp(shifted) / Σ exp(shifted), log softmax = shifted - log Σ.
         shifted = shift_by_max(logits, -1)
-        self.log_softmax = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+        self.softmax = np.exp(shifted)
+        totals = np.sum(self.softmax, axis=-1, keepdims=True)
+        self.softmax /= totals  # the gate's own new array
+        log_totals = np.log(totals)
         self.labels = labels
         if self.integer_labels:
-            rows = (np.arange(len(labels)),) if logits.ndim == 2 else ()
-            picked = self.log_softmax[(*rows, labels)]
+            label_cells = (np.arange(len(labels)), labels) if logits.ndim == 2 else (labels,)
+            picked = shifted[label_cells] - log_totals[..., 0]
             return self._reduce(-picked)
         # A class with no label mass adds 0 · log softmax = 0, also where logits spread wider than the
         # largest float make its log softmax -inf: clamped to the most negative float, 0 · -inf is not nan.
-        np.maximum(self.log_softmax, np.finfo(self.log_softmax.dtype).min, out=self.log_softmax)
+        self.log_softmax = np.maximum(shifted - log_totals, np.finfo(shifted.dtype).min)
         return self._reduce(-np.sum(labels * self.log_softmax, axis=-1))
 
     def backward(self, upstream):
@@ -244,10 +248,10 @@ class SoftmaxCrossEntropyGate(_LossGate):
         factor = self.scale * upstream
         grad_z = grad_y = None
         if want_z:
-            grad_z = np.exp(self.log_softmax)
+            grad_z = self.softmax.copy()
             if self.integer_labels:
-                rows = (np.arange(len(self.labels)),) if grad_z.ndim == 2 else ()
-                grad_z[(*rows, self.labels)] -= 1
+                label_cells = (np.arange(len(self.labels)), self.labels) if grad_z.ndim == 2 else (self.labels,)
+                grad_z[label_cells] -= 1
             else:
                 grad_z *= np.sum(self.labels, axis=-1, keepdims=True)
                 grad_z -= self.labels
@@ -260,11 +264,11 @@ class SoftmaxCrossEntropyGate(_LossGate):
         total = 0.0
         if tangent_logits is not None:
             if self.integer_labels:
-                total += np.sum(np.exp(self.log_softmax) * tangent_logits)
+                total += np.sum(self.softmax * tangent_logits)
                 total -= np.sum(np.take_along_axis(tangent_logits, self.labels[..., np.newaxis], axis=-1))
             else:
                 label_mass = np.sum(self.labels, axis=-1, keepdims=True)
-                total += np.sum(np.exp(self.log_softmax) * label_mass * tangent_logits)
+                total += np.sum(self.softmax * label_mass * tangent_logits)
                 total -= np.sum(self.labels * tangent_logits)
         if tangent_labels is not None and not self.integer_labels:  # integer labels have no tangent
             total -= np.sum(self.log_softmax * tangent_labels)

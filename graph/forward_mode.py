@@ -19,8 +19,8 @@ import numpy as np
 
 from gates import shape_of
 from graph.errors import FeedError, GateContractError, GateError, ShapeError
-from graph.graph import _ancestors_and_self
 from graph.node import Node
+from graph.plan import ancestors
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -92,7 +92,7 @@ def propagate(graph: ComputationalGraph, tangents: Mapping[str | Node, Any], out
     forward and then one propagation per column.
     """
     targets = [graph[name] for name in outputs]
-    needed = _ancestors_and_self(targets)
+    needed = ancestors(targets)
     carried: dict[Node, Any] = {}
     for key, tangent in tangents.items():
         node = graph[key]

@@ -22,7 +22,8 @@ import numpy as np
 from gates import Gate, shape_of
 from graph.errors import DTypeError
 from graph.forward_mode import propagate
-from graph.graph import ComputationalGraph, _ancestors_and_self
+from graph.graph import ComputationalGraph
+from graph.plan import ancestors
 
 __all__ = ["jacobian"]
 
@@ -130,7 +131,7 @@ def _graph_jacobian(graph: ComputationalGraph, feeds: Mapping[str, Any], wrt, ou
     value = graph.forward(feeds, outputs=name)
     many = wrt is None or isinstance(wrt, (list, tuple))
     if wrt is None:
-        reaching = _ancestors_and_self([graph[name]])
+        reaching = ancestors([graph[name]])
         wrt = [n.name for n in graph.nodes if n.kind in ("input", "parameter") and n.requires_grad and n in reaching]
     nodes = [graph[item] for item in (wrt if many else [wrt])]
     for node in nodes:

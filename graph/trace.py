@@ -161,7 +161,7 @@ class Trace:
         The gate nodes whose backward ran, in the order they ran.
     nodes : Mapping[str, NodeRecord]
         Every node of the graph (as it was when the trace was taken), in
-        the graph's order; nodes the traced forward did not run have
+        its topological order (``g.nodes``); nodes the traced forward did not run have
         ``value`` and ``forward`` None.
     edges : tuple of EdgeRecord
         Every edge into a gate the traced forward ran, gate by gate in the

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
+from collections.abc import Sequence
+from typing import overload
 
 import numpy as np
 
@@ -64,6 +66,7 @@ class Gate:
     symbol = "?"
     local_gradient = ""
     _needs_input_grad: tuple[bool, ...] | None = None
+    _owner: str | None  # the name of the node the gate stands at, set by the graph that adds it
 
     def forward(self, *inputs):
         """Compute the output from the inputs, caching what backward needs."""
@@ -99,7 +102,7 @@ class Gate:
     @classmethod
     def arity(cls) -> int | None:
         """Number of inputs ``forward`` takes, or None if it takes ``*inputs``."""
-        return _arity(cls)
+        return _arity(cls)  # type: ignore[arg-type]  # a class is hashable; mypy reads Gate.__hash__ as unbound
 
     @property
     def needs_input_grad(self) -> tuple[bool, ...]:
@@ -116,7 +119,7 @@ class Gate:
 
 
 @functools.cache
-def _arity(cls: type) -> int | None:
+def _arity(cls: type[Gate]) -> int | None:
     parameters = inspect.signature(cls.forward).parameters.values()
     kinds = [p.kind for p in parameters][1:]  # drop self
     if inspect.Parameter.VAR_POSITIONAL in kinds:
@@ -189,6 +192,12 @@ def tangent_sum(shape: tuple[int, ...], *terms):
     return np.broadcast_to(total, shape)
 
 
+@overload
+def normalize_axes(axes: None, ndim: int | None, gate: Gate) -> None: ...
+@overload
+def normalize_axes(axes: int | Sequence[int], ndim: int | None, gate: Gate) -> tuple[int, ...]: ...
+@overload
+def normalize_axes(axes: int | Sequence[int] | None, ndim: int | None, gate: Gate) -> tuple[int, ...] | None: ...
 def normalize_axes(axes, ndim: int | None, gate: Gate) -> tuple[int, ...] | None:
     """Axis arguments as a tuple of axes in ``[0, ndim)``: the one check every gate that takes axes uses.
 

@@ -232,7 +232,8 @@ class SoftmaxCrossEntropyGate(_LossGate):
         self.labels = labels
         if self.integer_labels:
             rows = (np.arange(len(labels)),) if logits.ndim == 2 else ()
-            picked = self.log_softmax[(*rows, labels)]
+            where = (*rows, labels)  # built apart: mypy reads a starred index as Python 3.11 syntax
+            picked = self.log_softmax[where]
             return self._reduce(-picked)
         # A class with no label mass adds 0 · log softmax = 0, also where logits spread wider than the
         # largest float make its log softmax -inf: clamped to the most negative float, 0 · -inf is not nan.
@@ -247,7 +248,8 @@ class SoftmaxCrossEntropyGate(_LossGate):
             grad_z = np.exp(self.log_softmax)
             if self.integer_labels:
                 rows = (np.arange(len(self.labels)),) if grad_z.ndim == 2 else ()
-                grad_z[(*rows, self.labels)] -= 1
+                where = (*rows, self.labels)
+                grad_z[where] -= 1
             else:
                 grad_z *= np.sum(self.labels, axis=-1, keepdims=True)
                 grad_z -= self.labels

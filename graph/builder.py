@@ -186,7 +186,7 @@ class GraphBuilder:
                 self._dag = digraph(self._nodes.values())
         return self._dag
 
-    def __getitem__(self, name: str) -> Node:
+    def __getitem__(self, name: str | Node) -> Node:
         return self._resolve(name)
 
     def __contains__(self, name: object) -> bool:

@@ -22,7 +22,7 @@ from gates import shape_of
 from graph.errors import BackwardError, NodeNotFoundError, ShapeError
 
 if TYPE_CHECKING:
-    from graph.node import Node
+    from graph.node import Node, NodeKind
     from graph.plan import BackwardPlan, Plan
 
 __all__ = ["Trace", "NodeRecord", "EdgeRecord", "FanOut", "PassRecord", "BackwardRecord", "read_only"]
@@ -35,8 +35,8 @@ class NodeRecord(NamedTuple):
     ----------
     name : str
         The node's name.
-    kind : str
-        ``"input"``, ``"parameter"``, ``"constant"`` or ``"gate"``, as ``Node.kind``.
+    kind : NodeKind
+        ``"input"``, ``"parameter"``, ``"constant"`` or ``"gate"``, as ``Node.kind`` (a ``str`` enum).
     value
         What the traced forward computed here (for a gate), was fed (an
         input) or read (a parameter or constant); None when that forward did
@@ -53,7 +53,7 @@ class NodeRecord(NamedTuple):
     """
 
     name: str
-    kind: str
+    kind: NodeKind
     value: Any
     forward: int | None
     grad: Any

@@ -177,9 +177,11 @@ class GraphBuilder:
         """The structure as a ``networkx.DiGraph``: node names, an edge from each input to its gate.
 
         Each edge's ``args`` attribute holds the argument positions it feeds
-        (``(0, 1)`` for ``x * x``). Built when first asked for after a change
-        (a plan asks for it), so adding nodes never pays networkx's
-        bookkeeping, which was most of the cost of adding a gate.
+        (``(0, 1)`` for ``x * x``). Built when first asked for after a change,
+        so adding nodes never pays networkx's bookkeeping, which was most of
+        the cost of adding a gate; kept until the next change. Plans sort the
+        same DiGraph (built for the sort and dropped after it when nobody
+        asked for ``g.dag``).
         """
         if self._dag is None:
             with collector_paused():
@@ -237,9 +239,13 @@ class GraphBuilder:
     def _topological(self) -> list[Node]:
         """The nodes in topological order (see :attr:`nodes`), sorted once per structure: do not change the list."""
         if self._order is None:
-            with collector_paused():  # networkx allocates a dict or two per node; none of it is cyclic garbage
+            # A DiGraph holds four or five dicts per node, which the cyclic collector would traverse at every
+            # full collection for as long as the graph lives: a plan sorts one and lets it go, unless g.dag is kept.
+            with collector_paused():
+                dag = self._dag if self._dag is not None else digraph(self._nodes.values())
                 creation = {name: index for index, name in enumerate(self._nodes)}
-                self._order = [self._nodes[name] for name in topological_order(self.dag, creation)]
+                self._order = [self._nodes[name] for name in topological_order(dag, creation)]
+                del dag  # freed here, while the collector is paused
         return self._order
 
     def _add_leaf(self, name: str, kind: NodeKind, *, requires_grad: bool, value=None) -> Node:

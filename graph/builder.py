@@ -126,7 +126,11 @@ class GraphBuilder:
             self._check_new_name(name)
         nodes = self._resolve_inputs(inputs)
         name = name or self._fresh_name(gate.short_name)
-        requires_grad = any(n.requires_grad for n in nodes)
+        requires_grad = False
+        for source in nodes:  # any(...) without a generator: this runs once per gate built
+            if source.requires_grad:
+                requires_grad = True
+                break
         node = GateNode(
             self, name, NodeKind.GATE, gate=gate, inputs=nodes, requires_grad=requires_grad, scope=self._current_scope()
         )
@@ -147,7 +151,7 @@ class GraphBuilder:
         arity = node.gate.arity()
         if arity is not None and len(inputs) != arity:
             raise GateError(f"node {node.name!r} ({type(node.gate).__name__}) takes {arity} inputs, got {len(inputs)}")
-        resolved = [None if _is_constant(item) else self._resolve(item) for item in inputs]
+        resolved = [self._resolve_or_none(item) for item in inputs]
         path = cycle_through(self.dag, node.name, [source.name for source in resolved if source is not None])
         if path is not None:
             raise CycleError(f"rewiring {node.name!r} would close a cycle: {cycle_text(path)}; the graph is unchanged")
@@ -300,6 +304,10 @@ class GraphBuilder:
             return node
         raise NodeNotFoundError(f"expected a Node or a node name, got {type(item).__name__} {item!r}")
 
+    def _resolve_or_none(self, item) -> Node | None:
+        """The node ``item`` names, or None for a number or an array (a constant to be)."""
+        return None if _is_constant(item) else self._resolve(item)
+
     def _resolve_inputs(self, inputs, resolved=None) -> tuple[Node, ...]:
         """Nodes for a gate's arguments; numbers and arrays become constants once all names resolve.
 
@@ -308,7 +316,11 @@ class GraphBuilder:
         before the first one is added, so a refused one leaves no other behind.
         """
         if resolved is None:
-            resolved = [None if _is_constant(item) else self._resolve(item) for item in inputs]
+            # a node of this graph is taken as it is, without a call: this runs once per gate built
+            resolved = [
+                item if isinstance(item, Node) and item.graph is self else self._resolve_or_none(item)
+                for item in inputs
+            ]
         if all(resolved):  # nodes only (a Node is always true): the usual case
             return tuple(resolved)
         values = [constant_value(item) if node is None else None for item, node in zip(inputs, resolved)]

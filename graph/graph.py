@@ -21,7 +21,7 @@ from graph.messages import all_finite, describe, non_finite, quoted
 from graph.node import Node, NodeKind
 from graph.passes import collector_paused, hand_over, run_backward, run_forward
 from graph.plan import BackwardPlan, Plan, backward_plan, forward_plan
-from graph.trace import BackwardRecord, PassRecord, Trace, read_only
+from graph.trace import PassRecord, Trace, read_only
 from graph.values import as_array, as_feed
 
 __all__ = ["ComputationalGraph"]
@@ -227,12 +227,13 @@ class ComputationalGraph(GraphBuilder):
         assert record is not None and record.plan is plan  # set with _last_forward
         found = run_backward(back, record.values, seed, check_finite)
         results = hand_over(back.results, found, record.values)
+        gate = NodeKind.GATE
         for node, grad_value, result in zip(plan.order, found.grads, found.sent):  # forward() cleared the others
-            if type(grad_value) is np.ndarray and node.kind is NodeKind.GATE:
+            if type(grad_value) is np.ndarray and node.kind is gate:
                 grad_value = read_only(grad_value)
             node.grad = grad_value
             node.input_grads = None if result is None else tuple(result)
-        record.backward = BackwardRecord(name, back, found.grads, found.sent)
+        record.backward = found
         return results
 
     # -- diagrams and explanations: graph.export reads the graph, never runs it -----

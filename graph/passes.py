@@ -13,7 +13,7 @@ import contextlib
 import gc
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -21,8 +21,9 @@ from gates import shape_of
 from graph.errors import GateContractError, GateError, NonFiniteError
 from graph.messages import all_finite, arguments, describe, non_finite, statistics
 from graph.plan import BackwardPlan, Plan, ResultSlot
+from graph.trace import BackwardRecord
 
-__all__ = ["INPUT_ERRORS", "run_forward", "run_backward", "Gradients", "hand_over", "collector_paused"]
+__all__ = ["INPUT_ERRORS", "run_forward", "run_backward", "hand_over", "collector_paused"]
 
 # What a gate raises when its inputs do not suit it; the passes re-raise these
 # as GateError naming the node. Anything else is a bug and passes unchanged.
@@ -48,15 +49,7 @@ def run_forward(plan: Plan, values: list[Any], check_finite: bool = False) -> No
                 )
 
 
-class Gradients(NamedTuple):
-    """What a backward pass leaves, by slot of the forward's plan."""
-
-    grads: list[Any]  # dL/d(node); None where the pass did not reach
-    owned: list[bool]  # True where grads[slot] is an array the pass made (a sum), safe to add into
-    sent: list[Any]  # what the gate's backward returned, one entry per input; None where it did not run
-
-
-def run_backward(back: BackwardPlan, values: list[Any], seed, check_finite: bool = False) -> Gradients:
+def run_backward(back: BackwardPlan, values: list[Any], seed, check_finite: bool = False) -> BackwardRecord:
     """Send ``seed`` back from ``back.output_slot`` through the gates, summing where a node fans out."""
     grads: list[Any] = [None] * len(values)
     owned = [False] * len(values)
@@ -104,10 +97,10 @@ def run_backward(back: BackwardPlan, values: list[Any], seed, check_finite: bool
                 else:  # the first gradient may be a gate's cached array or another's upstream: add into a new one
                     grads[input_slot] = current + grad_in
                     owned[input_slot] = isinstance(grads[input_slot], np.ndarray)
-    return Gradients(grads, owned, sent)
+    return BackwardRecord(back, grads, owned, sent)
 
 
-def hand_over(results: list[ResultSlot], found: Gradients, values: list[Any]) -> dict[str, Any]:
+def hand_over(results: list[ResultSlot], found: BackwardRecord, values: list[Any]) -> dict[str, Any]:
     """The gradients of inputs and parameters by name, each an array the caller owns.
 
     A gradient is kept as the gate made it when it is already ours alone: an
@@ -118,7 +111,7 @@ def hand_over(results: list[ResultSlot], found: Gradients, values: list[Any]) ->
     both inputs), the seed, or a value of the pass, or one handed out already.
     The copy replaces the pass's own entry in ``found.grads``.
     """
-    grads = found.grads
+    grads, owned = found.grads, found.owned
     handed: dict[str, Any] = {}
     given: set[int] = set()  # ids of the arrays handed to a node already
     shared = None  # ids of the arrays others can see, collected at the first gradient that needs it
@@ -127,7 +120,7 @@ def hand_over(results: list[ResultSlot], found: Gradients, values: list[Any]) ->
         if grad is None:
             continue
         if isinstance(grad, np.ndarray):
-            if not found.owned[slot]:
+            if not owned[slot]:
                 if shared is None:
                     result_slots = {s for _, s in results}
                     shared = _array_ids(grads[i] for i in range(len(grads)) if i not in result_slots)

@@ -88,6 +88,7 @@ class ResultSlot(NamedTuple):
 class BackwardPlan:
     """The gate nodes one output's backward visits, in reverse order."""
 
+    output: str  # the output's name
     output_slot: int
     steps: list[BackwardStep]
     results: list[ResultSlot]
@@ -269,4 +270,4 @@ def backward_plan(plan: Plan, output: Node) -> BackwardPlan:
         for slot, node in enumerate(plan.order)
         if node.kind in (NodeKind.INPUT, NodeKind.PARAMETER) and node.requires_grad and node in reaching
     ]
-    return BackwardPlan(output_slot=plan.order.index(output), steps=steps, results=results)
+    return BackwardPlan(output=output.name, output_slot=plan.order.index(output), steps=steps, results=results)

@@ -114,12 +114,15 @@ class FanOut(NamedTuple):
 
 
 class BackwardRecord(NamedTuple):
-    """What one backward pass kept: the lists it worked in, by slot of the forward's plan."""
+    """What one backward pass leaves: the lists it worked in, by slot of the forward's plan.
 
-    output: str  # the output the backward started from
-    plan: BackwardPlan
-    grads: list[Any]  # dL/d(node) by slot; None where the pass did not reach
-    sent: list[Any]  # by slot: what the gate's backward returned (one entry per input); None where it did not run
+    The passes return it (graph/passes.py) and the graph keeps it for the trace.
+    """
+
+    plan: BackwardPlan  # its output is plan.output
+    grads: list[Any]  # dL/d(node); None where the pass did not reach
+    owned: list[bool]  # True where grads[slot] is an array the pass made (a sum), safe to add into
+    sent: list[Any]  # what the gate's backward returned, one entry per input; None where it did not run
 
 
 @dataclass
@@ -217,7 +220,7 @@ class Trace:
     @property
     def backward(self) -> str | None:
         back = None if self._record is None else self._record.backward
-        return None if back is None else back.output
+        return None if back is None else back.plan.output
 
     @property
     def backward_order(self) -> tuple[str, ...]:

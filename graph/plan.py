@@ -241,13 +241,13 @@ def forward_plan(nodes: list[Node], outputs: list[Node]) -> Plan:
     order = [node for node in nodes if node in needed]
     slots = {node: slot for slot, node in enumerate(order)}
     leaves, feeds, steps = [], [], []
-    for node in order:
+    for slot, node in enumerate(order):
         if isinstance(node, GateNode):
-            steps.append(ForwardStep(node, node.gate, tuple(slots[source] for source in node.inputs), slots[node]))
+            steps.append(ForwardStep(node, node.gate, tuple([slots[source] for source in node.inputs]), slot))
         elif node.kind is NodeKind.INPUT:
-            feeds.append(FeedRead(node.name, slots[node]))
+            feeds.append(FeedRead(node.name, slot))
         else:
-            leaves.append(LeafRead(node, slots[node]))
+            leaves.append(LeafRead(node, slot))
     names = tuple(node.name for node in outputs)
     return Plan(outputs=names, order=order, needed=needed, leaves=leaves, feeds=feeds, steps=steps)
 
@@ -259,15 +259,17 @@ def backward_plan(plan: Plan, output: Node) -> BackwardPlan:
     (``gate.needs_input_grad``), so that it can skip the others.
     """
     reaching = plan.needed if plan.outputs == (output.name,) else ancestors([output])
+    requires = [node.requires_grad for node in plan.order]  # by slot
     steps = []
-    for step in reversed(plan.steps):
-        if step.node in reaching and step.node.requires_grad:
-            wanted = tuple(source.requires_grad for source in step.node.inputs)
-            step.gate.needs_input_grad = wanted
-            steps.append(BackwardStep(step.node, step.gate, step.inputs, step.slot, wanted))
+    for node, gate, inputs, slot in reversed(plan.steps):
+        if requires[slot] and node in reaching:
+            wanted = tuple([requires[i] for i in inputs])
+            gate.needs_input_grad = wanted
+            steps.append(BackwardStep(node, gate, inputs, slot, wanted))
+    returned = (NodeKind.INPUT, NodeKind.PARAMETER)
     results = [
         ResultSlot(node.name, slot)
         for slot, node in enumerate(plan.order)
-        if node.kind in (NodeKind.INPUT, NodeKind.PARAMETER) and node.requires_grad and node in reaching
+        if requires[slot] and node.kind in returned and node in reaching
     ]
     return BackwardPlan(output=output.name, output_slot=plan.order.index(output), steps=steps, results=results)

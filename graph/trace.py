@@ -145,8 +145,8 @@ class Trace:
 
     ``g.trace`` returns it. It is read-only: records are named tuples,
     mappings are read-only, arrays are read-only views of the pass's own
-    arrays (not copies). A later pass does not change a trace taken before
-    it; take ``g.trace`` again to see the new one.
+    arrays (not copies). A later pass, forward or backward, does not change a
+    trace taken before it; take ``g.trace`` again to see the new one.
 
     Attributes
     ----------
@@ -191,10 +191,11 @@ class Trace:
     -4.0
     """
 
-    __slots__ = ("_record", "_graph_nodes", "_built", "_local")
+    __slots__ = ("_record", "_backward", "_graph_nodes", "_built", "_local")
 
     def __init__(self, record: PassRecord | None, graph_nodes: list[Node]) -> None:
         self._record = record
+        self._backward = None if record is None else record.backward  # a later backward replaces the record's
         self._graph_nodes = graph_nodes
         self._built: _Built | None = None
         self._local: dict[tuple[str, int], Any] = {}
@@ -219,12 +220,11 @@ class Trace:
 
     @property
     def backward(self) -> str | None:
-        back = None if self._record is None else self._record.backward
-        return None if back is None else back.plan.output
+        return None if self._backward is None else self._backward.plan.output
 
     @property
     def backward_order(self) -> tuple[str, ...]:
-        back = None if self._record is None else self._record.backward
+        back = self._backward
         if back is None:
             return ()
         return tuple(step.node.name for step in back.plan.steps if back.sent[step.slot] is not None)
@@ -315,7 +315,7 @@ class Trace:
     def _build(self) -> _Built:
         """The named records, built on first use."""
         if self._built is None:
-            self._built = _build(self._record, self._graph_nodes)
+            self._built = _build(self._record, self._backward, self._graph_nodes)
         return self._built
 
 
@@ -327,12 +327,11 @@ class _Built(NamedTuple):
     slots: dict[str, int]
 
 
-def _build(record: PassRecord | None, graph_nodes: list[Node]) -> _Built:
+def _build(record: PassRecord | None, back: BackwardRecord | None, graph_nodes: list[Node]) -> _Built:
     if record is None:
         nodes = {node.name: NodeRecord(node.name, node.kind, None, None, None) for node in graph_nodes}
         return _Built(MappingProxyType(nodes), (), {}, {}, {})
     order, values = record.plan.order, record.values
-    back = record.backward
     grads: list[Any] = back.grads if back is not None else [None] * len(order)
     sent: list[Any] = back.sent if back is not None else [None] * len(order)
     wanted = {step.slot: step.wanted for step in back.plan.steps} if back is not None else {}

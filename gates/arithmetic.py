@@ -217,7 +217,7 @@ class PowerGate(Gate):
         self.exponent = real_number(exponent, self, "exponent")
 
     @property
-    def symbol(self) -> str:
+    def symbol(self) -> str:  # type: ignore[override]  # read-only here: computed from the exponent
         return f"**{self.exponent:g}"
 
     def forward(self, x):

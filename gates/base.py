@@ -66,6 +66,7 @@ class Gate:
     symbol = "?"
     local_gradient = ""
     _needs_input_grad: tuple[bool, ...] | None = None
+    _owner: str | None  # the name of the node the gate stands at, set by the graph that adds it
 
     def forward(self, *inputs):
         """Compute the output from the inputs, caching what backward needs."""
@@ -198,6 +199,8 @@ def tangent_sum(shape: tuple[int, ...], *terms):
 def normalize_axes(axes: None, ndim: int | None, gate: Gate) -> None: ...
 @overload
 def normalize_axes(axes: int | Sequence[int], ndim: int | None, gate: Gate) -> tuple[int, ...]: ...
+@overload
+def normalize_axes(axes: int | Sequence[int] | None, ndim: int | None, gate: Gate) -> tuple[int, ...] | None: ...
 def normalize_axes(axes, ndim: int | None, gate: Gate) -> tuple[int, ...] | None:
     """Axis arguments as a tuple of axes in ``[0, ndim)``: the one check every gate that takes axes uses.
 

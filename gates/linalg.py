@@ -214,7 +214,7 @@ class ReshapeGate(Gate):
     short_name = "reshape"
     local_gradient = "dL/dX = reshape(dL/dZ, X.shape)"
 
-    def __init__(self, shape: tuple[int, ...]):
+    def __init__(self, shape: int | tuple[int, ...]):
         self.shape = tuple(shape) if np.iterable(shape) else (shape,)
 
     def forward(self, x):

@@ -37,7 +37,8 @@ class SumGate(Gate):
         if not isinstance(keepdims, (bool, np.bool_)):
             raise TypeError(f"{type(self).__name__} keepdims must be True or False, got {keepdims!r}")
         self.axis, self.keepdims = normalize_axes(axis, None, self), bool(keepdims)
-        self._ndim = self._axes = None
+        self._ndim: int | None = None
+        self._axes: tuple[int, ...] | None = None
 
     def _reduced_axes(self, x) -> tuple[int, ...] | None:
         """The axes as non-negative ints for this input, normalised once per ndim."""

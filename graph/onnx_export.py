@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from graph.errors import OnnxExportError
-from graph.graph import _ancestors_and_self
+from graph.plan import ancestors as _ancestors_and_self
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph

@@ -27,22 +27,6 @@ from gates.arithmetic import (
     SubtractGate,
 )
 from gates.base import Gate, shape_of, tangent_sum, unbroadcast
-from gates.gradient import (
-    BroadcastToGate,
-    CollectGate,
-    LogSoftmaxGate,
-    LossScaleGate,
-    MatMulGradientGate,
-    OneHotGate,
-    ReLUMaskGate,
-    ReshapeLikeGate,
-    RouteGate,
-    SeedGate,
-    SignGate,
-    SpreadGate,
-    SumToGate,
-    ZerosLikeGate,
-)
 from gates.linalg import LinearGate, MatMulGate, ReshapeGate, TransposeGate
 from gates.loss import (
     BinaryCrossEntropyGate,
@@ -84,18 +68,4 @@ __all__ = [
     "BinaryCrossEntropyGate",
     "BinaryCrossEntropyWithLogitsGate",
     "SoftmaxCrossEntropyGate",
-    "SumToGate",
-    "BroadcastToGate",
-    "ReshapeLikeGate",
-    "SpreadGate",
-    "CollectGate",
-    "ReLUMaskGate",
-    "RouteGate",
-    "SignGate",
-    "ZerosLikeGate",
-    "SeedGate",
-    "LossScaleGate",
-    "OneHotGate",
-    "LogSoftmaxGate",
-    "MatMulGradientGate",
 ]

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gates import Gate, SeedGate, ZerosLikeGate
+from gates import Gate
+from gates.gradient import SeedGate, ZerosLikeGate
 from graph.errors import GateContractError, GradientCheckError
 from graph.forward_mode import propagate
 from graph.node import GateNode, Node, NodeKind

@@ -87,7 +87,8 @@ class SumToGate(Gate):
 
     def forward(self, grad, like):
         self.grad_shape, self.like = shape_of(grad), like
-        return unbroadcast(grad, shape_of(like))
+        self.output = unbroadcast(grad, shape_of(like))
+        return self.output
 
     def backward(self, upstream):
         want_grad, want_like = self.needs_input_grad
@@ -96,7 +97,7 @@ class SumToGate(Gate):
 
     def jvp(self, tangent_grad, tangent_like):
         if tangent_grad is None:
-            return _zeros_like(unbroadcast(np.zeros(self.grad_shape), shape_of(self.like)))
+            return _zeros_like(self.output)
         return unbroadcast(tangent_grad, shape_of(self.like))
 
     def gradient(self, upstream, output, grad, like):
@@ -121,7 +122,8 @@ class BroadcastToGate(Gate):
     def forward(self, x, like):
         self.x_shape, self.like = shape_of(x), like
         shape = shape_of(like)
-        return np.broadcast_to(x, shape)[()] if shape != self.x_shape else x
+        self.output = np.broadcast_to(x, shape)[()] if shape != self.x_shape else x
+        return self.output
 
     def backward(self, upstream):
         want_x, want_like = self.needs_input_grad
@@ -130,7 +132,7 @@ class BroadcastToGate(Gate):
     def jvp(self, tangent_x, tangent_like):
         shape = shape_of(self.like)
         if tangent_x is None:
-            return np.zeros(shape)[()]
+            return _zeros_like(self.output)
         return np.broadcast_to(tangent_x, shape)[()] if shape != shape_of(tangent_x) else tangent_x
 
     def gradient(self, upstream, output, x, like):
@@ -152,7 +154,8 @@ class ReshapeLikeGate(Gate):
 
     def forward(self, x, like):
         self.x_shape, self.like = shape_of(x), like
-        return np.reshape(x, shape_of(like))[()]
+        self.output = np.reshape(x, shape_of(like))[()]
+        return self.output
 
     def backward(self, upstream):
         want_x, want_like = self.needs_input_grad
@@ -160,7 +163,7 @@ class ReshapeLikeGate(Gate):
 
     def jvp(self, tangent_x, tangent_like):
         if tangent_x is None:
-            return np.zeros(shape_of(self.like))[()]
+            return _zeros_like(self.output)
         return np.reshape(tangent_x, shape_of(self.like))[()]
 
     def gradient(self, upstream, output, x, like):
@@ -209,7 +212,8 @@ class SpreadGate(_AxesGate):
         shape = shape_of(like)
         self.axes = normalize_axes(self.axis, len(shape), self)
         self.scale = self._scale(shape, self.axes)
-        return self._spread(grad, shape)
+        self.output = self._spread(grad, shape)
+        return self.output
 
     def _spread(self, grad, shape):
         if self.scale != 1.0:
@@ -225,7 +229,7 @@ class SpreadGate(_AxesGate):
 
     def jvp(self, tangent_grad, tangent_like):
         if tangent_grad is None:
-            return np.zeros(shape_of(self.like))[()]
+            return _zeros_like(self.output)
         return self._spread(tangent_grad, shape_of(self.like))
 
     def gradient(self, upstream, output, grad, like):
@@ -289,7 +293,8 @@ class ReLUMaskGate(Gate):
     def forward(self, grad, x):
         self.x = x
         self.positive = np.greater(x, 0)
-        return self._mask(grad)
+        self.output = self._mask(grad)
+        return self.output
 
     def _mask(self, grad):
         return np.where(self.positive, grad, self.alpha * grad)[()]
@@ -300,7 +305,7 @@ class ReLUMaskGate(Gate):
 
     def jvp(self, tangent_grad, tangent_x):
         if tangent_grad is None:
-            return np.zeros(shape_of(self.x))[()]
+            return _zeros_like(self.output)
         return self._mask(tangent_grad)
 
     def gradient(self, upstream, output, grad, x):
@@ -344,7 +349,8 @@ class RouteGate(Gate):
         self.x, self.y, self.grad_shape = x, y, shape_of(grad)
         self.x_wins = _COMPARISONS[self.compare](x, y)
         self.shape = np.broadcast_shapes(self.grad_shape, shape_of(x), shape_of(y))
-        return self._route(grad)
+        self.output = self._route(grad)
+        return self.output
 
     def _route(self, grad):
         zero = np.zeros((), dtype=np.result_type(grad, 1.0))
@@ -361,7 +367,7 @@ class RouteGate(Gate):
 
     def jvp(self, tangent_grad, tangent_x, tangent_y):
         if tangent_grad is None:
-            return np.zeros(self.shape)[()]
+            return _zeros_like(self.output)
         return self._route(tangent_grad)
 
     def gradient(self, upstream, output, grad, x, y):
@@ -515,11 +521,12 @@ class OneHotGate(Gate):
         self.logits = logits
         self.integer_labels = np.asarray(labels).dtype.kind in "iu"
         if not self.integer_labels:
+            self.output = labels
             return labels
         logits = np.asarray(logits)
-        rows = np.zeros(logits.shape, dtype=np.result_type(logits, 1.0))
-        np.put_along_axis(rows, np.asarray(labels)[..., np.newaxis], 1, axis=-1)
-        return rows
+        self.output = np.zeros(logits.shape, dtype=np.result_type(logits, 1.0))
+        np.put_along_axis(self.output, np.asarray(labels)[..., np.newaxis], 1, axis=-1)
+        return self.output
 
     def backward(self, upstream):
         want_labels, want_logits = self.needs_input_grad
@@ -528,7 +535,7 @@ class OneHotGate(Gate):
 
     def jvp(self, tangent_labels, tangent_logits):
         if tangent_labels is None or self.integer_labels:
-            return np.zeros(np.shape(self.logits))
+            return _zeros_like(self.output)
         return tangent_labels
 
     def gradient(self, upstream, output, labels, logits):

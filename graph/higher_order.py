@@ -176,7 +176,7 @@ def _differentiable(graph: ComputationalGraph, output: Node) -> list[Node]:
 
 def _output_of(graph: ComputationalGraph, output) -> Node:
     if output is not None:
-        return graph[output]
+        return graph[output.name if isinstance(output, Node) else output]
     outputs = graph.outputs
     if len(outputs) != 1:
         listed = ", ".join(repr(node.name) for node in outputs)
@@ -205,9 +205,10 @@ def hessian(graph: ComputationalGraph, feeds: Mapping[str, Any], wrt: str | Node
     """
     from graph.jacobian import jacobian
 
+    graph[wrt] if output is None else (graph[wrt], graph[output])  # nodes of this graph, or the lookup's error
     copied = copy.deepcopy(graph)
     target = _output_of(copied, output)
-    source = copied[wrt]
+    source = copied[wrt.name if isinstance(wrt, Node) else wrt]
     first = gradient(copied, target, source)
     matrix = jacobian(copied, feeds, wrt=source.name, output=first)
     assert isinstance(matrix, np.ndarray)  # one wrt gives one matrix
@@ -249,6 +250,8 @@ def hvp(graph: ComputationalGraph, feeds: Mapping[str, Any], vectors: Mapping[st
     >>> hvp(g, {"x": 3.0, "y": 2.0}, {"x": 1.0})
     {'x': 4.0, 'y': 6.0}
     """
+    if output is not None:
+        graph[output]  # a node of this graph, or the lookup's error
     copied = copy.deepcopy(graph)
     target = _output_of(copied, output)
     leaves = _differentiable(copied, target)

@@ -39,7 +39,7 @@ def test_lecture_circuit_gradient_nodes_equal_backward():
 
 
 def test_single_wrt_gives_a_node_and_gradients_of_gradients_go_on():
-    g, (x, y, z), f = lecture_circuit()
+    g, (x, _, z), f = lecture_circuit()
     dx = g.gradient(f, x)  # = z
     ddx_dz = g.gradient(dx, z)  # = 1
     ddx_dx = g.gradient(dx, x)  # = 0: dx does not depend on x
@@ -277,5 +277,5 @@ def test_gradient_nodes_draw_in_their_own_scope():
     scope = f"grad({f.name})"
     full, collapsed = g.to_dot().source, g.to_dot(collapse=[scope]).source
     assert f'tooltip="{scope}"' in full  # the scope's cluster
-    drawn = re.compile(r"^\tn\d+ \[", re.MULTILINE)  # one statement per node drawn on its own
+    drawn = re.compile(r"^\t+n\d+ \[", re.MULTILINE)  # one statement per node drawn on its own
     assert len(drawn.findall(collapsed)) < len(drawn.findall(full))

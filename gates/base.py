@@ -36,9 +36,9 @@ class Gate:
     or one that ``needs_input_grad`` does not ask for (the graph sets it
     before calling the rule, as before backward). Shapes are not known when
     the rule runs: an input broadcast by the forward gets its gradient
-    through ``gates.gradient.sum_to(grad, input)``. Every node built must
-    depend on ``upstream``, and must compute what ``backward`` returns. For
-    ``z = x * y``::
+    through ``gates.gradient.sum_to(grad, input)``. The nodes returned must
+    compute what ``backward`` returns, and every node the rule builds must
+    feed them (nothing left dangling). For ``z = x * y``::
 
         def gradient(self, upstream, output, x, y):
             return sum_to(upstream * y, x), sum_to(upstream * x, y)

@@ -174,9 +174,9 @@ def _differentiable(graph: ComputationalGraph, output: Node) -> list[Node]:
     return [node for node in graph.nodes if node.kind in kinds and node.requires_grad and node in reaching]
 
 
-def _output_of(graph: ComputationalGraph, output) -> Node:
+def _output_of(graph: ComputationalGraph, output: str | None) -> Node:
     if output is not None:
-        return graph[output.name if isinstance(output, Node) else output]
+        return graph[output]
     outputs = graph.outputs
     if len(outputs) != 1:
         listed = ", ".join(repr(node.name) for node in outputs)
@@ -205,10 +205,10 @@ def hessian(graph: ComputationalGraph, feeds: Mapping[str, Any], wrt: str | Node
     """
     from graph.jacobian import jacobian
 
-    graph[wrt] if output is None else (graph[wrt], graph[output])  # nodes of this graph, or the lookup's error
-    copied = copy.deepcopy(graph)
-    target = _output_of(copied, output)
-    source = copied[wrt.name if isinstance(wrt, Node) else wrt]
+    wrt_name, output_name = graph[wrt].name, None if output is None else graph[output].name
+    copied = copy.deepcopy(graph)  # looked up in the user's graph first, then by name in the copy
+    target = _output_of(copied, output_name)
+    source = copied[wrt_name]
     first = gradient(copied, target, source)
     matrix = jacobian(copied, feeds, wrt=source.name, output=first)
     assert isinstance(matrix, np.ndarray)  # one wrt gives one matrix
@@ -250,14 +250,14 @@ def hvp(graph: ComputationalGraph, feeds: Mapping[str, Any], vectors: Mapping[st
     >>> hvp(g, {"x": 3.0, "y": 2.0}, {"x": 1.0})
     {'x': 4.0, 'y': 6.0}
     """
-    if output is not None:
-        graph[output]  # a node of this graph, or the lookup's error
-    copied = copy.deepcopy(graph)
-    target = _output_of(copied, output)
+    output_name = None if output is None else graph[output].name
+    directions: dict[str | Node, Any] = {graph[key].name: vector for key, vector in vectors.items()}
+    copied = copy.deepcopy(graph)  # looked up in the user's graph first, then by name in the copy
+    target = _output_of(copied, output_name)
     leaves = _differentiable(copied, target)
     grads = gradient(copied, target, leaves)
     copied.forward(feeds, outputs=list(grads))
-    products = propagate(copied, {copied[name]: vector for name, vector in vectors.items()}, [n.name for n in grads])
+    products = propagate(copied, directions, [node.name for node in grads])
     return {leaf.name: products[node.name] for leaf, node in zip(leaves, grads)}
 
 

@@ -279,3 +279,10 @@ def test_gradient_nodes_draw_in_their_own_scope():
     assert f'tooltip="{scope}"' in full  # the scope's cluster
     drawn = re.compile(r"^\t+n\d+ \[", re.MULTILINE)  # one statement per node drawn on its own
     assert len(drawn.findall(collapsed)) < len(drawn.findall(full))
+
+
+def test_hvp_takes_nodes_of_the_users_graph_as_keys():
+    g = ComputationalGraph()
+    x, y = g.input("x"), g.input("y")
+    f = x * x * y
+    assert hvp(g, {"x": 3.0, "y": 2.0}, {x: 1.0, y: 1.0}, output=f) == {"x": 4.0 + 6.0, "y": 6.0}

@@ -103,6 +103,18 @@ class SumToGate(Gate):
     def gradient(self, upstream, output, grad, like):
         return (apply(BroadcastToGate(), upstream, grad), None)
 
+    def to_onnx(self, builder, grad, like):
+        like_shape = shape_of(self.like)
+        leading = len(self.grad_shape) - len(like_shape)
+        stretched = [
+            leading + axis for axis, n in enumerate(like_shape) if n == 1 and self.grad_shape[leading + axis] != 1
+        ]
+        axes = [*range(leading), *stretched]
+        if not axes:
+            return grad
+        summed = builder.op("ReduceSum", grad, builder.constant(np.array(axes, dtype=np.int64)), keepdims=1)
+        return builder.op("Reshape", summed, builder.op("Shape", like))
+
 
 class BroadcastToGate(Gate):
     """Broadcast a value to the shape of a reference input, as numpy broadcasting would.
@@ -138,6 +150,9 @@ class BroadcastToGate(Gate):
     def gradient(self, upstream, output, x, like):
         return (sum_to(upstream, x), None)
 
+    def to_onnx(self, builder, x, like):
+        return builder.op("Expand", x, builder.op("Shape", like))
+
 
 class ReshapeLikeGate(Gate):
     """Reshape a gradient to the shape of a reference input: the backward of a reshape.
@@ -168,6 +183,9 @@ class ReshapeLikeGate(Gate):
 
     def gradient(self, upstream, output, x, like):
         return (apply(ReshapeLikeGate(), upstream, x), None)
+
+    def to_onnx(self, builder, x, like):
+        return builder.op("Reshape", x, builder.op("Shape", like))
 
 
 def _reduced_count(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> int:
@@ -234,6 +252,18 @@ class SpreadGate(_AxesGate):
 
     def gradient(self, upstream, output, grad, like):
         return (apply(CollectGate(self.axis, self.keepdims, self.average), upstream), None)
+
+    def to_onnx(self, builder, grad, like):
+        if self.average:  # 1/n from the reference's shape at run time: the batch size may differ from the export's
+            if self.axes is None:
+                count = builder.op("Size", like)
+            else:
+                axes = builder.constant(np.array(self.axes, dtype=np.int64))
+                count = builder.op("ReduceProd", builder.op("Gather", builder.op("Shape", like), axes), keepdims=0)
+            grad = builder.op("Div", grad, builder.op("Cast", count, to=builder.elem_type))
+        if self.axes is not None and not self.keepdims:
+            grad = builder.op("Unsqueeze", grad, builder.constant(np.array(self.axes, dtype=np.int64)))
+        return builder.op("Expand", grad, builder.op("Shape", like))
 
 
 class CollectGate(_AxesGate):
@@ -311,10 +341,15 @@ class ReLUMaskGate(Gate):
     def gradient(self, upstream, output, grad, x):
         return (apply(ReLUMaskGate(self.alpha), upstream, x), None)
 
+    def to_onnx(self, builder, grad, x):
+        positive = builder.op("Greater", x, builder.constant(0.0))
+        return builder.op("Where", positive, grad, builder.op("Mul", grad, builder.constant(float(self.alpha))))
+
     def __repr__(self) -> str:
         return f"ReLUMaskGate(alpha={self.alpha!r})"
 
 
+_ONNX_INT64 = 7  # onnx.TensorProto.INT64: this package never imports onnx
 _COMPARISONS = {">=": np.greater_equal, "<=": np.less_equal}
 
 
@@ -373,12 +408,23 @@ class RouteGate(Gate):
     def gradient(self, upstream, output, grad, x, y):
         return (sum_to(apply(RouteGate(self.compare, self.to_x), upstream, x, y), grad), None, None)
 
+    def to_onnx(self, builder, grad, x, y):
+        x_wins = builder.op("GreaterOrEqual" if self.compare == ">=" else "LessOrEqual", x, y)
+        zero = builder.constant(0.0)
+        # Where broadcasts its three operands: the output has the shape of grad, x and y together.
+        return builder.op("Where", x_wins, grad, zero) if self.to_x else builder.op("Where", x_wins, zero, grad)
+
     def __repr__(self) -> str:
         return f"RouteGate(compare={self.compare!r}, to_x={self.to_x})"
 
 
 class _ConstantGate(Gate):
-    """A gate whose output does not move with its input (it reads only its shape or sign): zero derivatives."""
+    """A gate whose output does not move with its input (it reads only its shape or sign): zero derivatives.
+
+    ``fill`` is the value of every element, for the ONNX mapping of those that fill a shape.
+    """
+
+    fill = 0.0
 
     def backward(self, upstream):
         (want_x,) = self.needs_input_grad
@@ -389,6 +435,10 @@ class _ConstantGate(Gate):
 
     def gradient(self, upstream, output, x):
         return (None,)
+
+    def to_onnx(self, builder, x):
+        """The constant output at run time (see ``fill``), shaped like the input."""
+        return builder.op("Expand", builder.constant(self.fill), builder.op("Shape", x))
 
 
 class SignGate(_ConstantGate):
@@ -408,6 +458,9 @@ class SignGate(_ConstantGate):
         self.x = x
         self.output = np.sign(x)
         return self.output
+
+    def to_onnx(self, builder, x):
+        return builder.op("Sign", x)
 
 
 class ZerosLikeGate(_ConstantGate):
@@ -444,6 +497,7 @@ class SeedGate(_ConstantGate):
     symbol = "1"
     short_name = "seed"
     local_gradient = "dz/dx = 0"
+    fill = 1.0
 
     def forward(self, x):
         self.x = x
@@ -497,8 +551,20 @@ class LossScaleGate(_ConstantGate):
     def forward(self, x):
         self.x = x
         shape = shape_of(x)
+        self.losses_ndim = len(shape) - 1 if self.rows else len(shape)
         self.output = loss_scale(self.reduction, shape[:-1] if self.rows else shape)
         return self.output
+
+    def to_onnx(self, builder, x):
+        """The scale from the input's shape at run time: the batch size may differ from the export's."""
+        if self.reduction == "sum" or (self.reduction == "batchmean" and self.losses_ndim == 0):
+            return builder.constant(1.0)
+        if self.reduction == "mean" and not self.rows:
+            count = builder.op("Size", x)
+        else:  # the per-example losses' shape: x's without its last axis (rows), or its first axis (batchmean)
+            end = 1 if self.reduction == "batchmean" else -1
+            count = builder.op("ReduceProd", builder.op("Shape", x, start=0, end=end), keepdims=0)
+        return builder.op("Reciprocal", builder.op("Cast", count, to=builder.elem_type))
 
     def __repr__(self) -> str:
         return f"LossScaleGate(reduction={self.reduction!r}, rows={self.rows})"
@@ -541,6 +607,13 @@ class OneHotGate(Gate):
     def gradient(self, upstream, output, labels, logits):
         return (upstream, None)
 
+    def to_onnx(self, builder, labels, logits):
+        if not self.integer_labels:
+            return labels
+        depth = builder.op("Shape", logits, start=-1)
+        indices = builder.op("Cast", labels, to=_ONNX_INT64)  # inputs are float; ONNX Runtime's OneHot takes int64
+        return builder.op("OneHot", indices, depth, builder.constant(np.array([0.0, 1.0])), axis=-1)
+
 
 class LogSoftmaxGate(Gate):
     """Log of the softmax along one axis, computed stably: the log-probabilities of cross-entropy.
@@ -573,6 +646,9 @@ class LogSoftmaxGate(Gate):
 
     def gradient(self, upstream, output, x):
         return (upstream - x.softmax(self.axis) * upstream.sum(self.axis, keepdims=True),)
+
+    def to_onnx(self, builder, x):
+        return builder.op("LogSoftmax", x, axis=self._axis)
 
     def __repr__(self) -> str:
         return f"LogSoftmaxGate(axis={self.axis})"
@@ -641,6 +717,13 @@ class MatMulGradientGate(Gate):
         if self.to == "x":
             return (grad @ y, None, apply(MatMulGradientGate("y"), upstream, grad, y))
         return (x @ grad, apply(MatMulGradientGate("x"), upstream, x, grad), None)
+
+    def to_onnx(self, builder, upstream, x, y):
+        if np.ndim(self.x) != 2 or np.ndim(self.y) != 2:
+            raise NotImplementedError("MatMulGradientGate exports matrices only (2-D X and Y)")
+        if self.to == "x":
+            return builder.op("MatMul", upstream, builder.op("Transpose", y, perm=[1, 0]))
+        return builder.op("MatMul", builder.op("Transpose", x, perm=[1, 0]), upstream)
 
     def __repr__(self) -> str:
         return f"MatMulGradientGate(to={self.to!r})"

@@ -286,3 +286,60 @@ def test_hvp_takes_nodes_of_the_users_graph_as_keys():
     x, y = g.input("x"), g.input("y")
     f = x * x * y
     assert hvp(g, {"x": 3.0, "y": 2.0}, {x: 1.0, y: 1.0}, output=f) == {"x": 4.0 + 6.0, "y": 6.0}
+
+
+# -- ONNX: a gradient graph exports like any graph ---------------------------------------------------
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "batchmean"])
+def test_a_training_steps_gradients_run_in_onnx_runtime(reduction):
+    import onnxruntime
+
+    from graph import export_onnx
+
+    rng = np.random.default_rng(5)
+    g = ComputationalGraph()
+    x, labels = g.input("X", requires_grad=False), g.input("labels", requires_grad=False)
+    w1, b1 = g.parameter("W1", rng.standard_normal((6, 4)) * 0.5), g.parameter("b1", np.zeros(6))
+    w2, b2 = g.parameter("W2", rng.standard_normal((3, 6)) * 0.5), g.parameter("b2", np.zeros(3))
+    hidden = g.add_gate(LinearGate(), x, w1, b1).relu()
+    scores = g.add_gate(LinearGate(), hidden.maximum(hidden * 0.1), w2, b2)  # a leaky ReLU from max
+    loss = g.add_gate(SoftmaxCrossEntropyGate(reduction), scores, labels, name="loss")
+    # Seeded with the constant 1 rather than a seed node read off the loss, which has no ONNX mapping.
+    grads = g.gradient(loss, [w1, b1, w2, b2], grad=1.0)
+    model = export_onnx(
+        g, None, outputs=list(grads), feeds={"X": rng.standard_normal((8, 4)), "labels": rng.integers(0, 3, 8)}
+    )
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+    batch = {"X": rng.standard_normal((5, 4)), "labels": rng.integers(0, 3, 5)}  # another batch size
+    g.forward(batch, outputs=loss)
+    expected = g.backward()
+    outputs = session.run(
+        [node.name for node in grads],
+        {"X": batch["X"].astype(np.float32), "labels": batch["labels"].astype(np.float32)},
+    )
+    for name, got in zip(("W1", "b1", "W2", "b2"), outputs):
+        np.testing.assert_allclose(got, expected[name], rtol=1e-4, atol=1e-6)
+
+
+def test_gradients_of_a_mean_loss_from_primitive_gates_run_in_onnx_runtime_at_any_batch_size():
+    import onnxruntime
+
+    from graph import export_onnx
+
+    rng = np.random.default_rng(6)
+    g = ComputationalGraph()
+    x, y = g.input("X", requires_grad=False), g.input("Y", requires_grad=False)
+    w, b = g.parameter("W", rng.standard_normal((2, 3))), g.parameter("b", rng.standard_normal(2))
+    prediction = ((x @ w.T + b).tanh().abs() + (x.sum(1, keepdims=True) * 0.5).sigmoid()).reshape(-1)
+    loss = ((prediction - y) ** 2).mean()
+    grads = g.gradient(loss, [w, b])  # seeded by a node read off the loss, exported too
+    model = export_onnx(g, None, outputs=list(grads), feeds={"X": rng.standard_normal((4, 3)), "Y": np.ones(8)})
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    batch = {"X": rng.standard_normal((7, 3)), "Y": rng.standard_normal(14)}
+    g.forward(batch, outputs=loss)
+    expected = g.backward()
+    got = session.run([node.name for node in grads], {name: value.astype(np.float32) for name, value in batch.items()})
+    np.testing.assert_allclose(got[0], expected["W"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(got[1], expected["b"], rtol=1e-4, atol=1e-6)

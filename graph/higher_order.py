@@ -95,12 +95,14 @@ def gradient(graph: ComputationalGraph, output, wrt, grad=None):
     sources = [graph[item] for item in (wrt if many else [wrt])]
     on_path = _between(graph, sources, target)
     _check_rules(on_path)
-    seed = None if grad is None else (graph[grad] if isinstance(grad, (Node, str)) else graph.constant(grad))
+    seed = graph[grad] if isinstance(grad, (Node, str)) else None  # looked up before anything is added
 
     parts: dict[Node, list[Node]] = {}
     with graph.scope(f"grad({target.name})"):
         if target in on_path:  # else nothing depends on the seed: no node for it
-            parts[target] = [seed if seed is not None else graph.add_gate(SeedGate(), target)]
+            if seed is None:
+                seed = graph.add_gate(SeedGate(), target) if grad is None else graph.constant(grad)
+            parts[target] = [seed]
         for node in reversed(graph.nodes):
             if not isinstance(node, GateNode) or node not in on_path or node not in parts:
                 continue

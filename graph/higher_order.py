@@ -46,7 +46,8 @@ def gradient(graph: ComputationalGraph, output, wrt, grad=None):
     forward computes them (``g.forward(..., outputs=[dx])``), and their
     values equal what :meth:`~graph.ComputationalGraph.backward` returns.
     They can be differentiated again: ``g.gradient(dx, x)`` is a second
-    derivative.
+    derivative. Feeding nothing, they join ``graph.outputs``: a forward
+    without ``outputs=`` computes them too.
 
     Parameters
     ----------

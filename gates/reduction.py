@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from gates.base import Gate, normalize_axes
+from gates.gradient import SpreadGate, apply
 
 __all__ = ["SumGate", "MeanGate"]
 
@@ -58,6 +59,9 @@ class SumGate(Gate):
     def jvp(self, tangent_x):
         return np.sum(tangent_x, axis=self._axes, keepdims=self.keepdims)
 
+    def gradient(self, upstream, output, x):
+        return (apply(SpreadGate(self.axis, self.keepdims), upstream, x),)
+
     def to_onnx(self, builder, x):
         return _reduce_to_onnx(builder, "ReduceSum", x, self._axes, self.keepdims)
 
@@ -104,6 +108,9 @@ class MeanGate(SumGate):
 
     def jvp(self, tangent_x):
         return self._average(np.sum(tangent_x, axis=self._axes, keepdims=self.keepdims))
+
+    def gradient(self, upstream, output, x):
+        return (apply(SpreadGate(self.axis, self.keepdims, average=True), upstream, x),)
 
     def to_onnx(self, builder, x):
         return _reduce_to_onnx(builder, "ReduceMean", x, self._axes, self.keepdims)

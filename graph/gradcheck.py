@@ -84,6 +84,7 @@ def check_gate(
     rtol: float = 1e-5,
     atol: float = 1e-8,
     seed: int = 0,
+    order: int = 1,
 ) -> dict[int, float]:
     """Check ``gate.backward`` against numerical gradients of ``gate.forward``.
 
@@ -105,11 +106,17 @@ def check_gate(
         Difference step and tolerances.
     seed : int
         Seed of the random upstream.
+    order : {1, 2}
+        2 checks the gradient of the gradient instead, as PyTorch's
+        ``gradgradcheck``: the gate's ``gradient`` rule, differentiated by a
+        backward pass, against centred differences of its ``backward``; see
+        :func:`graph.higher_order.check_second_order`.
 
     Returns
     -------
     dict
-        The largest absolute error for each checked input, by position.
+        The largest absolute error for each checked input, by position (with
+        ``order=2``, position ``len(inputs)`` is the upstream gradient).
 
     Raises
     ------
@@ -128,6 +135,12 @@ def check_gate(
     if not isinstance(gate, Gate):
         what = f"the class {gate.__name__}" if isinstance(gate, type) else repr(gate)
         raise TypeError(f"check_gate needs a gate instance, got {what}; pass e.g. MultiplyGate(), a gates.Gate")
+    if order == 2:
+        from graph.higher_order import check_second_order
+
+        return check_second_order(gate, inputs, upstream, eps=eps, rtol=rtol, atol=atol, seed=seed)
+    if order != 1:
+        raise ValueError(f"check_gate order must be 1 or 2, got {order!r}")
     measured = _measure(gate, inputs, upstream, np.random.default_rng(seed), eps)
     broken = _broken_contract(measured)
     if broken:

@@ -282,6 +282,18 @@ class ComputationalGraph(GraphBuilder):
 
         return jvp(self, feeds, tangents, output=output)
 
+    # -- higher orders: graph.higher_order writes the backward pass as gate nodes -----
+
+    def gradient(self, output: Node | str, wrt, grad=None):
+        """``output``'s gradient with respect to ``wrt`` as new nodes; see :func:`graph.higher_order.gradient`.
+
+        A tuple of nodes for a list ``wrt``. Built only when asked for:
+        ``backward()`` never builds it.
+        """
+        from graph.higher_order import gradient
+
+        return gradient(self, output, wrt, grad=grad)
+
     # -- plans ------------------------------------------------------------------------
 
     def _plan_for(self, outputs: tuple[str, ...], key=()) -> Plan:

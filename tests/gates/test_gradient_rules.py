@@ -40,8 +40,13 @@ from gates.gradient import (
 )
 from graph import ComputationalGraph, check_gate
 
+# The image gates (gates/conv.py) came after the gradient rules and have none yet: higher orders through
+# them are refused with a clear error (tested below), and they are left out of the rule checks.
+WITHOUT_RULE = {"conv2d", "max_pool2d", "avg_pool2d", "batch_norm2d", "dropout", "flatten"}
+RULED = [op for op in TABLE if op.name not in WITHOUT_RULE]
+
 FIRST_ORDER = [
-    sample for op in TABLE for sample in samples(op) if sample.id.endswith(("-contiguous", "-pyfloat", "-strided"))
+    sample for op in RULED for sample in samples(op) if sample.id.endswith(("-contiguous", "-pyfloat", "-strided"))
 ]
 
 
@@ -79,7 +84,7 @@ def test_gradient_nodes_equal_backward(sample):
 
 CASES = [
     pytest.param(op, case, id=f"{op.name}[{i}]")
-    for op in TABLE
+    for op in RULED
     for i, case in enumerate(op.cases)
     if not any(0 in shape for shape in case.shapes) or op.name in ("mse", "sum", "mean", "matmul")
 ]
@@ -267,3 +272,17 @@ def test_check_gate_second_order_catches_a_rule_right_in_value_wrong_in_derivati
     with pytest.raises(AssertionError, match=r"CubeGate second order, d/d input 0: element \(0,\)"):
         check_gate(CubeGate(), np.array([0.5, 2.0]), order=2)
     check_gate(CubeGate(), np.array([0.5, 2.0]))  # its first order is right
+
+
+def test_exactly_the_gates_without_a_rule_refuse_higher_orders_naming_the_gate():
+    for op in TABLE:
+        case = op.cases[0]
+        gate = op.gate(**case.arguments)
+        assert (type(gate).gradient is Gate.gradient) == (op.name in WITHOUT_RULE), op.name
+        if op.name not in WITHOUT_RULE:
+            continue
+        g, nodes, output, upstream = _graph_of(gate, _inputs(op, case))
+        size = len(g)
+        with pytest.raises(NotImplementedError, match=type(gate).__name__):
+            g.gradient(output, nodes[0], grad=upstream)
+        assert len(g) == size  # refused before any node was added

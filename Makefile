@@ -11,6 +11,8 @@ test: setup $(VENV)/.torch
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	node --check graph/views/page/page.js
+	node --test tests/page/*.test.js
 	$(PY) -m pytest
 
 demo: setup
@@ -30,9 +32,10 @@ lint: setup
 setup: $(VENV)/.installed
 
 # Debian packages, installed only where missing: `dot` draws diagrams (graphviz), Fashion-MNIST is the
-# offline data set, and headless Chromium runs the animation's browser tests (Playwright downloads no browser).
+# offline data set, headless Chromium runs the animation's browser tests (Playwright downloads no browser)
+# and Node checks and unit-tests the animation page's script.
 DEMO_PACKAGES := dot=graphviz /usr/share/datasets/fashion-mnist=dataset-fashion-mnist
-TEST_PACKAGES := $(DEMO_PACKAGES) chromium=chromium
+TEST_PACKAGES := $(DEMO_PACKAGES) chromium=chromium node=nodejs
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); }

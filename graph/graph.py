@@ -236,41 +236,41 @@ class ComputationalGraph(GraphBuilder):
         record.backward = found
         return results
 
-    # -- diagrams and explanations: graph.export reads the graph, never runs it -----
+    # -- diagrams and explanations: graph.views reads the graph, never runs it -----
 
     def to_dot(self, values: bool = True, grads: bool = True, **options):
-        """The diagram as a ``graphviz.Digraph``; see :func:`graph.export.to_dot`."""
-        from graph.export import to_dot
+        """The diagram as a ``graphviz.Digraph``; see :func:`graph.views.diagram.to_dot`."""
+        from graph.views.diagram import to_dot
 
         return to_dot(self, values=values, grads=grads, **options)
 
     def render(self, path, **options):
-        """Write the diagram to ``path``, format from the suffix; see :func:`graph.export.render`."""
-        from graph.export import render
+        """Write the diagram to ``path``, format from the suffix; see :func:`graph.views.diagram.render`."""
+        from graph.views.diagram import render
 
         return render(self, path, **options)
 
     def to_svg(self, **options) -> str:
-        """The diagram as SVG text; see :func:`graph.export.to_svg`."""
-        from graph.export import to_svg
+        """The diagram as SVG text; see :func:`graph.views.diagram.to_svg`."""
+        from graph.views.diagram import to_svg
 
         return to_svg(self, **options)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Notebooks show the graph as its diagram (and its repr where Graphviz is missing)."""
-        from graph.export import mimebundle
+        from graph.views.diagram import mimebundle
 
         return mimebundle(self)
 
     def explain(self, **options) -> str:
-        """The last backward pass in words, node by node; see :func:`graph.explain.explain`."""
-        from graph.explain import explain
+        """The last backward pass in words, node by node; see :func:`graph.views.explain.explain`."""
+        from graph.views.explain import explain
 
         return explain(self, **options)
 
     def animate(self, path, **options):
-        """Write the last forward and backward pass as a step-through HTML page; see :func:`graph.animate.animate`."""
-        from graph.animate import animate
+        """The last forward and backward pass as a step-through HTML page; see :func:`graph.views.animate.animate`."""
+        from graph.views.animate import animate
 
         return animate(self, path, **options)
 

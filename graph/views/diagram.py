@@ -1,23 +1,52 @@
 """Diagrams of a graph in the lecture's style: DOT text, SVG, PNG and PDF.
 
-Export reads a graph and never runs it. Leaves and gates are drawn as distinct
-shapes; a gate shows its symbol, its node name and its local gradient; each
-edge shows the value that flowed forward along it (green, above) and the
-gradient that flowed back (red, below), as soon as a forward or a backward
-has run. Scopes (``with g.scope("layer1"):``) become clusters, which
-``collapse=True`` draws as one box each.
+The diagram reads the engine's trace of the last pass (through
+:class:`graph.views.record.LastPass`) and never runs the graph. Leaves and
+gates are drawn as distinct shapes; a gate shows its symbol, its node name
+and its local gradient; each edge shows the value that flowed forward along
+it (green, above) and the gradient that flowed back (red, below), as soon as
+a forward or a backward has run. Only the last forward and backward are
+shown: a node the last forward did not run is drawn without values. Scopes
+(``with g.scope("layer1"):``) become clusters, which ``collapse=True`` draws
+as one box each.
 
 The DOT text needs no program and is byte-identical for the same graph, so it
 can be tested; SVG, PNG and PDF need Graphviz's ``dot``.
+
+What the SVG says about itself
+------------------------------
+:func:`to_svg` (and :func:`render` to ``.svg``) marks every part of the
+drawing with classes and ``data-`` attributes, so that a page or a script
+finds them without knowing colours or Graphviz's ids:
+
+``<g class="node gg-node" data-node="q" data-kind="gate">``
+    One node of the graph; ``data-kind`` is input, parameter, constant or gate.
+``<g class="node gg-box" data-scope="net">``
+    A collapsed scope (``collapse=``), drawn as one box.
+``<g class="... gg-edge" data-source="x" data-target="q">``
+    Every piece of one drawn edge: its lines (``class="edge gg-edge"``) and,
+    where it has a label, the label (``class="node gg-edge gg-edge-label"``).
+    An end that is a collapsed box is ``data-source-scope`` or
+    ``data-target-scope`` instead; an output's arrow to nowhere has no target
+    and the class ``gg-output``.
+``<text class="...">`` inside them
+    ``gg-value`` a value that flowed forward (on an edge, or a constant's
+    own); ``gg-grad`` a gradient that flowed back; ``gg-chain`` a chain-rule
+    line (``explain=True``); ``gg-local`` a gate's local-gradient formula;
+    ``gg-sum`` the sum of a fan-out's branches; ``gg-symbol`` a gate's
+    symbol; ``gg-name`` a node's or scope's name; ``gg-note`` any other line.
+
+Element ids are Graphviz's statement names and carry no meaning.
 """
 
 from __future__ import annotations
 
 import html
-import inspect
 import os
 import shutil
+import xml.etree.ElementTree as ET
 from collections.abc import Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +54,8 @@ import graphviz
 import numpy as np
 
 from graph.errors import GraphvizNotFoundError
+from graph.views.record import LastPass
+from graph.views.text import argument_name, chain_rule, fan_out_sum, local_formula, value_lines
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -35,10 +66,10 @@ __all__ = [
     "render",
     "to_svg",
     "mimebundle",
-    "format_value",
-    "local_formula",
     "RENDER_FORMATS",
     "TEXT_FORMATS",
+    "VALUE_COLOR",
+    "GRAD_COLOR",
 ]
 
 TEXT_FORMATS = ("dot", "gv")
@@ -64,47 +95,6 @@ _TIGHT = {"width": "0", "height": "0"}
 _PORTS = {"LR": ("w", "e"), "RL": ("e", "w"), "TB": ("n", "s"), "BT": ("s", "n")}
 
 
-def format_value(value: Any, precision: int = 4, max_elements: int = 6) -> str:
-    """A value as a diagram writes it.
-
-    Scalars with ``precision`` significant digits, arrays of at most
-    ``max_elements`` elements in full, larger ones as shape, dtype, mean and
-    L2 norm.
-
-    Parameters
-    ----------
-    value : float, numpy array or None
-    precision : int, default 4
-        Significant digits of each number.
-    max_elements : int, default 6
-        Arrays with more elements are summarised.
-
-    Examples
-    --------
-    >>> format_value(-12.0)
-    '-12'
-    >>> format_value(0.7310585786300049)
-    '0.7311'
-    >>> format_value(np.array([[1.0, -2.5], [0.125, 3.0]]))
-    '[[1, -2.5], [0.125, 3]]'
-    >>> format_value(np.ones((64, 10), dtype=np.float32))
-    '(64, 10) float32 mean 1 norm 25.3'
-    """
-    return " ".join(_value_lines(value, precision, max_elements))
-
-
-def _value_lines(value, precision: int, max_elements: int) -> list[str]:
-    """:func:`format_value` as lines: a summarised array's shape and its statistics apart."""
-    if value is None:
-        return [""]
-    if not np.shape(value):
-        return [_number(value, precision)]
-    array = np.asarray(value)
-    if 0 < array.size <= max_elements:
-        return [_nested(array, precision)]
-    return _summary(array, precision)
-
-
 def to_dot(
     graph: ComputationalGraph,
     values: bool = True,
@@ -116,6 +106,7 @@ def to_dot(
     precision: int = 4,
     max_elements: int = 6,
     rankdir: str = "LR",
+    compact: bool = False,
 ) -> graphviz.Digraph:
     """The graph as a ``graphviz.Digraph`` drawn like the lecture's circuits.
 
@@ -149,6 +140,9 @@ def to_dot(
         Arrays with more elements are shown as shape, dtype, mean and norm.
     rankdir : {"LR", "TB", "RL", "BT"}, default "LR"
         Direction of the forward pass (left to right as in the lecture).
+    compact : bool, default False
+        Tighter spacing, so that a lecture circuit fits a screen's width at a
+        readable size (the animation's layout).
 
     Returns
     -------
@@ -173,58 +167,7 @@ def to_dot(
     if rankdir not in _PORTS:
         raise ValueError(f"rankdir must be one of {', '.join(_PORTS)}, got {rankdir!r}")
     style = _Style(values, grads, explain, local_gradients, precision, max_elements, rankdir)
-    nodes = list(graph)
-    boxes = _collapsed_scopes(nodes, collapse)
-    box_of = {node.name: _box_of(node.scope, boxes) for node in nodes}
-    ids = {name: f"c{boxes.index(box)}" if box else f"n{index}" for index, (name, box) in enumerate(box_of.items())}
-
-    def placed_in(node: Node) -> str | None:
-        """The scope whose cluster holds what draws ``node``: its own, or its box's parent."""
-        box = box_of[node.name]
-        return _parent_scope(box) if box else node.scope
-
-    dot = graphviz.Digraph(name="gategraph")
-    # ordering=in keeps a gate's arguments in order, top to bottom: x above y in x - y.
-    dot.attr(rankdir=rankdir, fontname="Helvetica", nodesep="0.35", ranksep="0.6", newrank="true", ordering="in")
-    dot.attr("node", fontname="Helvetica", fontsize="11", style="filled", penwidth="1.2")
-    dot.attr("edge", fontname="Helvetica", fontsize="10", arrowsize="0.7", color="#444444")
-
-    tree = _ScopeTree()
-    fan_out = _fan_out(nodes) if style.explain and style.grads else {}
-    for node in nodes:
-        if not box_of[node.name]:
-            tree.add(node.scope, ids[node.name], _node_attributes(node, style, fan_out.get(node.name)))
-    for box in boxes:
-        members = [node for node in nodes if box_of[node.name] == box]
-        tree.add(_parent_scope(box), ids[members[0].name], _box_attributes(box, members))
-
-    drawn = []  # (tail, head, label, tooltip, scope of the label)
-    for edge in _edges(nodes, ids):
-        scope = _common_scope(placed_in(edge.source), placed_in(edge.uses[0][0]))
-        drawn.append((edge.tail, edge.head, _edge_text(edge, style), _edge_tooltip(edge), scope))
-    for index, node in enumerate(graph.outputs):
-        sink = f"out{index}"
-        tree.add(None, sink, {"label": "", "shape": "point", "width": "0.01", "style": "invis"})
-        label = _edge_label(node.value, node.grad, [], style)
-        drawn.append((ids[node.name], sink, label, f"{node.name}: output", placed_in(node)))
-
-    statements = []
-    into, out_of = _PORTS[rankdir]
-    for index, (tail, head, label, tooltip, scope) in enumerate(drawn):
-        tooltip = _plain(tooltip)
-        if not label:
-            statements.append((tail, head, {"tooltip": tooltip}))
-            continue
-        # The label is a node on the edge, crossed by a rule that continues the edge: the
-        # value sits on one side of the line and the gradient on the other, as in the lecture.
-        middle = f"e{index}"
-        tree.add(scope, middle, {"label": label, "shape": "plaintext", "style": "solid", "margin": "0", **_TIGHT})
-        statements.append((tail, f"{middle}:{into}", {"arrowhead": "none", "tooltip": tooltip}))
-        statements.append((f"{middle}:{out_of}", head, {"tooltip": tooltip}))
-    tree.emit(dot)
-    for tail, head, attributes in statements:
-        dot.edge(tail, head, **attributes)
-    return dot
+    return _draw(LastPass(graph), style, collapse, compact)
 
 
 def to_svg(graph: ComputationalGraph, *, engine: str = "dot", **options) -> str:
@@ -244,8 +187,10 @@ def to_svg(graph: ComputationalGraph, *, engine: str = "dot", **options) -> str:
     >>> svg = to_svg(g)
     >>> svg.lstrip().startswith("<?xml") and ">6<" in svg and ">3<" in svg
     True
+    >>> 'data-node="x"' in svg and 'class="gg-grad"' in svg
+    True
     """
-    return _pipe(to_dot(graph, **options), "svg", engine).decode("utf-8")
+    return _svg(to_dot(graph, **options), engine)
 
 
 def render(graph: ComputationalGraph, path, *, format: str | None = None, engine: str = "dot", **options):
@@ -300,7 +245,7 @@ def render(graph: ComputationalGraph, path, *, format: str | None = None, engine
         with open(path, "w", encoding="utf-8") as file:
             file.write(dot.source)
     else:
-        data = _pipe(dot, fmt, engine)
+        data = _svg(dot, engine).encode("utf-8") if fmt == "svg" else _pipe(dot, fmt, engine)
         with open(path, "wb") as file:
             file.write(data)
     return Path(path)
@@ -317,23 +262,63 @@ def mimebundle(graph: ComputationalGraph) -> dict[str, str]:
 # -- pieces of the drawing ---------------------------------------------------------
 
 
+@dataclass
+class _Note:
+    """What one DOT statement draws, written into the SVG by :func:`_annotate` (see the module docstring).
+
+    ``texts`` are the classes of the label's lines, in the order Graphviz writes them.
+    """
+
+    classes: list[str]
+    data: dict[str, str] = field(default_factory=dict)
+    texts: list[str] = field(default_factory=list)
+
+
+class _Diagram(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that knows what each of its statements draws, by the statement's ``id``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.notes: dict[str, _Note] = {}
+
+
+@dataclass
+class _Label:
+    """An HTML-like label, and the class of each line of text in it, in the order Graphviz writes them."""
+
+    html: str
+    texts: list[str]
+
+
+def _table(rows: list[tuple[str, str]]) -> _Label:
+    """A label of one centred row per (class, escaped text) entry."""
+    body = "".join(f"<tr><td>{row}</td></tr>" for _, row in rows)
+    html_text = f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{body}</table>>'
+    return _Label(html_text, [role for role, _ in rows])
+
+
 class _Style:
     """What to write on the diagram, and the formatted values, each computed once."""
 
-    __slots__ = ("values", "grads", "explain", "local_gradients", "precision", "max_elements", "across", "_cache")
+    __slots__ = ("values", "grads", "explain", "local_gradients", "precision", "max_elements", "rankdir", "_cache")
 
-    def __init__(self, values, grads, explain, local_gradients, precision, max_elements, rankdir):
+    def __init__(self, values, grads, explain, local_gradients, precision, max_elements, rankdir) -> None:
         self.values, self.grads, self.explain = bool(values), bool(grads), bool(explain)
         self.local_gradients, self.precision, self.max_elements = bool(local_gradients), precision, max_elements
-        self.across = rankdir in ("LR", "RL")  # edges run across the page: value above, gradient below
+        self.rankdir = rankdir
         self._cache: dict[int, tuple[Any, list[str]]] = {}
 
+    @property
+    def across(self) -> bool:
+        """Edges run across the page: value above, gradient below."""
+        return self.rankdir in ("LR", "RL")
+
     def lines(self, value) -> list[str]:
-        """``format_value`` of ``value`` as lines, computed once per object (a summary costs a pass over it)."""
+        """``value_lines`` of ``value``, computed once per object (a summary costs a pass over it)."""
         key = id(value)
         if key not in self._cache:
             # keeping the value alive keeps its id from being reused by a later temporary
-            self._cache[key] = (value, _value_lines(value, self.precision, self.max_elements))
+            self._cache[key] = (value, value_lines(value, self.precision, self.max_elements))
         return self._cache[key][1]
 
     def text(self, value) -> str:
@@ -348,6 +333,79 @@ class _Edge:
     def __init__(self, source: Node, tail: str, head: str):
         self.source, self.tail, self.head = source, tail, head
         self.uses: list[tuple[Node, int]] = []  # (gate node, argument position) this edge feeds
+
+
+def _draw(last: LastPass, style: _Style, collapse, compact: bool) -> _Diagram:
+    """The diagram of the last pass, every statement noted for the SVG."""
+    nodes = list(last.graph)
+    boxes = _collapsed_scopes(nodes, collapse)
+    box_of = {node.name: _box_of(node.scope, boxes) for node in nodes}
+    ids = {name: f"c{boxes.index(box)}" if box else f"n{index}" for index, (name, box) in enumerate(box_of.items())}
+
+    def placed_in(node: Node) -> str | None:
+        """The scope whose cluster holds what draws ``node``: its own, or its box's parent."""
+        box = box_of[node.name]
+        return _parent_scope(box) if box else node.scope
+
+    def end(node: Node, side: str) -> dict[str, str]:
+        """``data-source="x"``, or ``data-source-scope="net"`` where the node is inside a collapsed box."""
+        box = box_of[node.name]
+        return {f"{side}-scope": box} if box else {side: node.name}
+
+    dot = _Diagram(name="gategraph")
+    # ordering=in keeps a gate's arguments in order, top to bottom: x above y in x - y.
+    spacing = {"nodesep": "0.2", "ranksep": "0.25"} if compact else {"nodesep": "0.35", "ranksep": "0.6"}
+    dot.attr(rankdir=style.rankdir, fontname="Helvetica", newrank="true", ordering="in", **spacing)
+    dot.attr("node", fontname="Helvetica", fontsize="11", style="filled", penwidth="1.2")
+    if compact:
+        dot.attr("node", margin="0.04,0.02")
+    dot.attr("edge", fontname="Helvetica", fontsize="10", arrowsize="0.7", color="#444444")
+
+    tree = _ScopeTree()
+    for node in nodes:
+        if not box_of[node.name]:
+            attributes, note = _node_attributes(last, node, style)
+            tree.add(node.scope, ids[node.name], attributes)
+            dot.notes[ids[node.name]] = note
+    for box in boxes:
+        members = [node for node in nodes if box_of[node.name] == box]
+        attributes, note = _box_attributes(last, box, members)
+        tree.add(_parent_scope(box), ids[members[0].name], attributes)
+        dot.notes[ids[members[0].name]] = note
+
+    drawn = []  # (tail, head, label, tooltip, scope of the label, data attributes)
+    for edge in _edges(nodes, ids):
+        target = edge.uses[0][0]
+        scope = _common_scope(placed_in(edge.source), placed_in(target))
+        ends = {**end(edge.source, "source"), **end(target, "target")}
+        drawn.append((edge.tail, edge.head, _edge_text(last, edge, style), _edge_tooltip(edge), scope, ends))
+    for index, node in enumerate(last.graph.outputs):
+        sink = f"out{index}"
+        tree.add(None, sink, {"label": "", "shape": "point", "width": "0.01", "style": "invis"})
+        label = _edge_label(last.value(node), last.grad(node), [], style)
+        drawn.append((ids[node.name], sink, label, f"{node.name}: output", placed_in(node), end(node, "source")))
+
+    statements = []
+    into, out_of = _PORTS[style.rankdir]
+    for index, (tail, head, label, tooltip, scope, ends) in enumerate(drawn):
+        classes = ["gg-edge"] if "target" in ends or "target-scope" in ends else ["gg-edge", "gg-output"]
+        tooltip = _plain(tooltip)
+        if label is None:
+            statements.append((f"d{index}", tail, head, {"tooltip": tooltip}))
+            dot.notes[f"d{index}"] = _Note(classes, ends)
+            continue
+        # The label is a node on the edge, crossed by a rule that continues the edge: the
+        # value sits on one side of the line and the gradient on the other, as in the lecture.
+        middle = f"e{index}"
+        tree.add(scope, middle, {"label": label.html, "shape": "plaintext", "style": "solid", "margin": "0", **_TIGHT})
+        dot.notes[middle] = _Note([*classes, "gg-edge-label"], ends, label.texts)
+        statements.append((f"{middle}i", tail, f"{middle}:{into}", {"arrowhead": "none", "tooltip": tooltip}))
+        statements.append((f"{middle}o", f"{middle}:{out_of}", head, {"tooltip": tooltip}))
+        dot.notes[f"{middle}i"] = dot.notes[f"{middle}o"] = _Note(classes, ends)
+    tree.emit(dot)
+    for statement, tail, head, attributes in statements:
+        dot.edge(tail, head, id=statement, **attributes)
+    return dot
 
 
 def _edges(nodes: list[Node], ids: dict[str, str]) -> list[_Edge]:
@@ -365,101 +423,80 @@ def _edges(nodes: list[Node], ids: dict[str, str]) -> list[_Edge]:
     return list(edges.values())
 
 
-def _sent(target: Node, position: int):
-    """What ``target``'s last backward sent to its input ``position``, if that input wanted it."""
-    if target.input_grads is None or not target.inputs[position].requires_grad:
-        return None
-    return target.input_grads[position]
-
-
-def _fan_out(nodes: list[Node]) -> dict[str, list]:
-    """The gradients each node received from more than one use, by node name."""
-    received: dict[str, list] = {}
-    for target in nodes:
-        for position, source in enumerate(target.inputs):
-            grad = _sent(target, position)
-            if grad is not None:
-                received.setdefault(source.name, []).append(grad)
-    return {name: parts for name, parts in received.items() if len(parts) > 1}
-
-
-def _node_attributes(node: Node, style: _Style, branches) -> dict[str, str]:
+def _node_attributes(last: LastPass, node: Node, style: _Style) -> tuple[dict[str, str], _Note]:
     name = _html(node.name)
     rows = []
-    if node.kind == "gate":
-        gate = node.gate
-        rows.append(f'<font point-size="16"><b>{_html(str(gate.symbol))}</b></font>')
-        rows.append(f'<font point-size="9" color="{NOTE_COLOR}">{name}</font>')
+    gate = node.gate
+    if gate is not None:
+        rows.append(("gg-symbol", f'<font point-size="16"><b>{_html(str(gate.symbol))}</b></font>'))
+        rows.append(("gg-name", f'<font point-size="9" color="{NOTE_COLOR}">{name}</font>'))
         formula = getattr(gate, "local_gradient", "")
         if style.local_gradients and formula:
-            rows.append(f'<font point-size="8" color="{NOTE_COLOR}"><i>{_html(formula)}</i></font>')
+            rows.append(("gg-local", f'<font point-size="8" color="{NOTE_COLOR}"><i>{_html(formula)}</i></font>'))
     elif node.kind == "constant":
-        rows.append(f"<b>{_html(style.text(node.value))}</b>")
-        rows.append(f'<font point-size="8" color="{NOTE_COLOR}">{name}</font>')
+        rows.append(("gg-value", f"<b>{_html(style.text(last.held(node)))}</b>"))
+        rows.append(("gg-name", f'<font point-size="8" color="{NOTE_COLOR}">{name}</font>'))
     else:
-        rows.append(f"<b>{name}</b>")
+        rows.append(("gg-name", f"<b>{name}</b>"))
         if node.kind == "input" and not node.requires_grad:
-            rows.append(f'<font point-size="8" color="{NOTE_COLOR}">data</font>')
-    if branches is not None:  # fan-out: the gradients of the branches add up
-        total = style.text(node.grad) if node.grad is not None else "?"
-        if all(np.size(part) == 1 for part in branches):
-            parts = " + ".join(style.text(part) for part in branches)
-        else:
-            parts = f"{len(branches)} branches"
-        rows.append(f'<font point-size="9" color="{GRAD_COLOR}">{_html(f"Σ {parts} = {total}")}</font>')
-    return {
-        "label": _table(rows),
+            rows.append(("gg-note", f'<font point-size="8" color="{NOTE_COLOR}">data</font>'))
+    received = last.received(node) if style.explain and style.grads else []
+    if len(received) > 1:  # fan-out: the gradients of the branches add up
+        line = fan_out_sum([part.sent for part in received], last.grad(node), style.text)
+        rows.append(("gg-sum", f'<font point-size="9" color="{GRAD_COLOR}">{_html(line)}</font>'))
+    label = _table(rows)
+    attributes = {
+        "label": label.html,
         "shape": _SHAPES[node.kind],
         "fillcolor": _FILLS[node.kind],
-        "tooltip": _plain(_node_tooltip(node, style)),
+        "tooltip": _plain(_node_tooltip(last, node, style)),
     }
+    return attributes, _Note(["gg-node"], {"node": node.name, "kind": node.kind}, label.texts)
 
 
-def _node_tooltip(node: Node, style: _Style) -> str:
-    if node.kind == "gate":
-        gate = node.gate
+def _node_tooltip(last: LastPass, node: Node, style: _Style) -> str:
+    gate = node.gate
+    if gate is not None:
         lines = [f"{node.name}: {type(gate).__name__} ({gate.symbol})"]
         lines += [text for text in (getattr(gate, "local_gradient", ""), getattr(gate, "pattern", "")) if text]
     else:
         needs = "" if node.requires_grad else ", needs no gradient"
         lines = [f"{node.name}: {node.kind}{needs}"]
-    if node.value is not None:
-        lines.append(f"value {_describe(node.value, style)}")
-    if node.grad is not None:
-        lines.append(f"grad {_describe(node.grad, style)}")
+    for what, value in (("value", last.value(node)), ("grad", last.grad(node))):
+        if value is not None:
+            text = style.text(value)
+            shape = np.shape(value)
+            lines.append(f"{what} {shape} {text}" if shape and not text.startswith("(") else f"{what} {text}")
     return "\n".join(lines)
 
 
-def _describe(value, style: _Style) -> str:
-    text = style.text(value)
-    shape = np.shape(value)
-    return f"{shape} {text}" if shape and not text.startswith("(") else text
-
-
-def _box_attributes(scope: str, members: list[Node]) -> dict[str, str]:
-    gates = [node for node in members if node.kind == "gate"]
-    symbols = list(dict.fromkeys(str(node.gate.symbol) for node in gates))
+def _box_attributes(last: LastPass, scope: str, members: list[Node]) -> tuple[dict[str, str], _Note]:
+    gates = [node.gate for node in members if node.gate is not None]
+    symbols = list(dict.fromkeys(str(gate.symbol) for gate in gates))
     parameters = [node for node in members if node.kind == "parameter"]
-    rows = [f"<b>{_html(scope)}</b>"]
+    rows = [("gg-name", f"<b>{_html(scope)}</b>")]
     summary = f"{len(gates)} gate{'s' if len(gates) != 1 else ''}: {', '.join(symbols)}" if gates else "no gates"
-    rows.append(f'<font point-size="9" color="{NOTE_COLOR}">{_html(summary)}</font>')
+    rows.append(("gg-note", f'<font point-size="9" color="{NOTE_COLOR}">{_html(summary)}</font>'))
     if parameters:
-        count = sum(int(np.size(node.value)) for node in parameters)
+        count = sum(int(np.size(last.held(node))) for node in parameters)
         names = ", ".join(node.name for node in parameters)
-        rows.append(f'<font point-size="9" color="{NOTE_COLOR}">{_html(names)} ({count} numbers)</font>')
+        rows.append(("gg-note", f'<font point-size="9" color="{NOTE_COLOR}">{_html(names)} ({count} numbers)</font>'))
     contents = [f"{node.name}: {node.kind if node.gate is None else type(node.gate).__name__}" for node in members]
     tooltip = "\n".join([f"{scope}: {len(members)} nodes", *contents])
-    return {"label": _table(rows), "shape": _SCOPE_SHAPE, "fillcolor": "#f3f3f3", "tooltip": _plain(tooltip)}
+    label = _table(rows)
+    attributes = {"label": label.html, "shape": _SCOPE_SHAPE, "fillcolor": "#f3f3f3", "tooltip": _plain(tooltip)}
+    return attributes, _Note(["gg-box"], {"scope": scope}, label.texts)
 
 
-def _edge_text(edge: _Edge, style: _Style) -> str:
+def _edge_text(last: LastPass, edge: _Edge, style: _Style) -> _Label | None:
     """The label of one drawn edge: its value, the gradient sent back along it, the chain rule.
 
     An edge from a constant has none: the constant's node shows its value, and no gradient flows back.
     """
     if edge.source.kind == "constant":
-        return ""
-    contributions = [grad for grad in (_sent(target, position) for target, position in edge.uses) if grad is not None]
+        return None
+    sent = (last.sent(target, position) for target, position in edge.uses)
+    contributions = [grad for grad in sent if grad is not None]
     grad = None
     if contributions:
         grad = contributions[0]
@@ -467,90 +504,60 @@ def _edge_text(edge: _Edge, style: _Style) -> str:
             grad = grad + part
     chain = []
     if style.explain and style.grads and len({target.name for target, _ in edge.uses}) == 1:
-        chain = [line for line in (_chain_rule(target, position, style) for target, position in edge.uses) if line]
-    return _edge_label(edge.source.value, grad, chain, style)
+        for target, position in edge.uses:
+            sent = last.sent(target, position)
+            if sent is not None and target.gate is not None:
+                formula = local_formula(target.gate, position, len(target.inputs))
+                local = last.local(target, position)
+                chain.append(chain_rule(last.grad(target), sent, formula, style.precision, local, note=False))
+    flowed = (last.flowed(target, position) for target, position in edge.uses)
+    return _edge_label(next((value for value in flowed if value is not None), None), grad, chain, style)
 
 
 def _edge_tooltip(edge: _Edge) -> str:
-    uses = ", ".join(f"{target.name} ({_argument_name(target, position)})" for target, position in edge.uses)
+    uses = ", ".join(
+        f"{target.name} ({argument_name(target.gate, position) if target.gate is not None else position})"
+        for target, position in edge.uses
+    )
     return f"{edge.source.name} → {uses}"
 
 
-def _edge_label(value, grad, chain: list[str], style: _Style) -> str:
-    """The value on one side of a rule, the gradient and chain rule on the other.
+def _edge_label(value, grad, chain: list[str], style: _Style) -> _Label | None:
+    """The value on one side of a rule, the gradient and chain rule on the other; None where there is neither.
 
     Across the page (LR) the rule is horizontal, value above and gradient
     below, the two halves of equal height so that the rule sits where the edge
     enters; down the page (TB) it is vertical, value left and gradient right.
     """
-    first = _coloured(style.lines(value), VALUE_COLOR) if style.values and value is not None else []
-    second = _coloured(style.lines(grad), GRAD_COLOR) if style.grads and grad is not None else []
-    second += [f'<font point-size="8" color="{EXPLAIN_COLOR}">{_html(line)}</font>' for line in chain]
-    if not first and not second:
-        return ""
+    first = style.lines(value) if style.values and value is not None else []
+    second = style.lines(grad) if style.grads and grad is not None else []
+    if not first and not second and not chain:
+        return None
+    texts = ["gg-value"] * len(first) + ["gg-grad"] * len(second) + ["gg-chain"] * len(chain)
+    above = "<br/>".join(_coloured(first, VALUE_COLOR))
+    below = "<br/>".join(
+        _coloured(second, GRAD_COLOR)
+        + [f'<font point-size="8" color="{EXPLAIN_COLOR}">{_html(line)}</font>' for line in chain]
+    )
     table = '<table border="0" cellborder="0" cellspacing="0" cellpadding="2" color="#444444">'
     if style.across:
-        height = 14 * max(len(first), len(second), 1)
-        return (
-            f'<{table}<tr><td height="{height}" width="28" valign="bottom">{"<br/>".join(first)}</td></tr><hr/>'
-            f'<tr><td height="{height}" width="28" valign="top">{"<br/>".join(second)}</td></tr></table>>'
+        height = 14 * max(len(first), len(second) + len(chain), 1)
+        return _Label(
+            f'<{table}<tr><td height="{height}" width="28" valign="bottom">{above}</td></tr><hr/>'
+            f'<tr><td height="{height}" width="28" valign="top">{below}</td></tr></table>>',
+            texts,
         )
     # Equal widths (estimated from the text, about 6 points a character) centre the rule on the edge.
-    texts = (style.lines(value) if first else []) + (style.lines(grad) if style.grads and grad is not None else [])
-    width = max(14, 6 * max(len(text) for text in texts + chain))
-    return (
-        f'<{table}<tr><td align="right" width="{width}">{"<br/>".join(first)}</td><vr/>'
-        f'<td align="left" width="{width}">{"<br/>".join(second)}</td></tr></table>>'
+    width = max(14, 6 * max(len(text) for text in first + second + chain))
+    return _Label(
+        f'<{table}<tr><td align="right" width="{width}">{above}</td><vr/>'
+        f'<td align="left" width="{width}">{below}</td></tr></table>>',
+        texts,
     )
 
 
 def _coloured(lines: list[str], color: str) -> list[str]:
     return [f'<font color="{color}">{_html(line)}</font>' for line in lines]
-
-
-def _chain_rule(target: Node, position: int, style: _Style) -> str:
-    """``upstream × local = downstream`` for one argument of a gate, or shapes for arrays."""
-    downstream, upstream = _sent(target, position), target.grad
-    if downstream is None or upstream is None:
-        return ""
-    formula = local_formula(target.gate, position, len(target.inputs))
-    if np.size(upstream) == 1 and np.size(downstream) == 1:
-        up, down = float(np.ravel(upstream)[0]), float(np.ravel(downstream)[0])
-        local = _number(down / up, style.precision) if up != 0 else f"[{formula or 'local'}]"
-        return f"{_number(up, style.precision)} × {local} = {_number(down, style.precision)}"
-    return f"{np.shape(upstream)} × [{formula or 'local'}] → {np.shape(downstream)}"
-
-
-def local_formula(gate, position: int, arity: int) -> str:
-    """The part of ``gate.local_gradient`` about argument ``position``, or all of it.
-
-    ``"dz/dx = y, dz/dy = x"`` has one part per argument, split at ``", "``;
-    a formula that does not split into ``arity`` parts is returned whole.
-
-    Examples
-    --------
-    >>> from gates import ExpGate, MultiplyGate
-    >>> local_formula(MultiplyGate(), 1, 2)
-    'dz/dy = x'
-    >>> local_formula(ExpGate(), 0, 1)
-    'dz/dx = exp(x) = z'
-    """
-    formula = getattr(gate, "local_gradient", "") or ""
-    parts = formula.split(", ")
-    return parts[position] if len(parts) == arity and arity > 1 else formula
-
-
-def _argument_name(target: Node, position: int) -> str:
-    """The name ``target.gate.forward`` gives argument ``position`` (``x``, ``y``, ``w``...)."""
-    try:
-        names = [
-            p.name
-            for p in inspect.signature(target.gate.forward).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-    except (TypeError, ValueError):
-        names = []
-    return names[position] if position < len(names) else f"argument {position}"
 
 
 # -- clusters ------------------------------------------------------------------------------
@@ -609,7 +616,7 @@ def _common_scope(first: str | None, second: str | None) -> str | None:
 class _ScopeTree:
     """Node statements grouped by scope, written as nested clusters in creation order."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.items: list[tuple[str, str, dict]] = []  # ("node", id, attributes) or ("scope", name, {})
         self.children: dict[str, _ScopeTree] = {}
 
@@ -625,12 +632,12 @@ class _ScopeTree:
     def emit(self, dot: graphviz.Digraph, path: str = "") -> None:
         for kind, name, attributes in self.items:
             if kind == "node":
-                dot.node(name, **attributes)
+                dot.node(name, id=name, **attributes)
                 continue
             full = f"{path}/{name}" if path else name
             with dot.subgraph(name=f"cluster_{_cluster_id(full)}") as cluster:
                 cluster.attr(
-                    label=_table([f"<b>{_html(name)}</b>"]),
+                    label=_table([("gg-name", f"<b>{_html(name)}</b>")]).html,
                     style="rounded,dashed",
                     color="#888888",
                     fontname="Helvetica",
@@ -648,12 +655,6 @@ def _cluster_id(scope: str) -> str:
 # -- text ----------------------------------------------------------------------------------------
 
 
-def _table(rows: list[str]) -> str:
-    """An HTML-like label: one centred row per entry (entries already escaped)."""
-    body = "".join(f"<tr><td>{row}</td></tr>" for row in rows)
-    return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{body}</table>>'
-
-
 def _html(text: str) -> str:
     """Text safe inside an HTML-like label."""
     return html.escape(str(text), quote=True)
@@ -665,36 +666,6 @@ def _plain(text: str) -> str:
     return graphviz.nohtml("\\n".join(escaped.splitlines()))
 
 
-def _number(value, precision: int) -> str:
-    """One number with ``precision`` significant digits; integers as they are."""
-    kind = np.asarray(value).dtype.kind
-    if kind in "iub":
-        return str(int(value))
-    if kind == "c":
-        return f"{complex(value):.{precision}g}"
-    number = float(value)
-    if number == 0:
-        return "0"  # not "-0"
-    return f"{number:.{precision}g}"
-
-
-def _nested(array: np.ndarray, precision: int) -> str:
-    if array.ndim == 0:
-        return _number(array, precision)
-    return "[" + ", ".join(_nested(row, precision) for row in array) + "]"
-
-
-def _summary(array: np.ndarray, precision: int) -> list[str]:
-    head = f"{tuple(array.shape)} {array.dtype}"
-    if array.size == 0 or array.dtype.kind not in "iufb":
-        return [head]
-    with np.errstate(all="ignore"):  # inf - inf in a mean is still worth showing, as nan
-        data = array.astype(np.float64, copy=False)
-        mean = float(np.mean(data))
-        norm = float(np.sqrt(np.sum(np.square(data))))
-    return [head, f"mean {_number(mean, precision)} norm {_number(norm, precision)}"]
-
-
 def _pipe(dot: graphviz.Digraph, fmt: str, engine: str) -> bytes:
     if shutil.which(engine) is None:
         raise GraphvizNotFoundError(_INSTALL_HINT.format(engine=engine))
@@ -702,3 +673,39 @@ def _pipe(dot: graphviz.Digraph, fmt: str, engine: str) -> bytes:
         return dot.pipe(format=fmt, engine=engine)
     except graphviz.ExecutableNotFound as error:
         raise GraphvizNotFoundError(_INSTALL_HINT.format(engine=engine)) from error
+
+
+# -- the SVG's classes and data attributes -----------------------------------------------------------
+
+_SVG_NS = "http://www.w3.org/2000/svg"
+_XLINK_NS = "http://www.w3.org/1999/xlink"
+
+
+def _svg(dot: graphviz.Digraph, engine: str) -> str:
+    """The SVG that Graphviz draws, marked as the module docstring says."""
+    svg = _pipe(dot, "svg", engine).decode("utf-8")
+    return _annotate(svg, dot.notes) if isinstance(dot, _Diagram) else svg
+
+
+def _annotate(svg: str, notes: dict[str, _Note]) -> str:
+    """Write each statement's note into the group Graphviz drew for it (found by the statement's ``id``)."""
+    ET.register_namespace("", _SVG_NS)
+    ET.register_namespace("xlink", _XLINK_NS)
+    prolog, start, _ = svg.partition("<svg")
+    root = ET.fromstring(start + _)
+    for group in root.iter(f"{{{_SVG_NS}}}g"):
+        note = notes.get(group.get("id", ""))
+        if note is None:
+            continue
+        group.set("class", " ".join([group.get("class", ""), *note.classes]).strip())
+        for key, value in note.data.items():
+            group.set(f"data-{key}", value)
+        texts = list(group.iter(f"{{{_SVG_NS}}}text"))
+        if len(texts) != len(note.texts):
+            raise RuntimeError(
+                f"Graphviz drew {len(texts)} lines of text for {group.get('id')!r} where the diagram wrote "
+                f"{len(note.texts)}: this Graphviz lays out HTML-like labels differently from 2.43; please report it"
+            )
+        for text, role in zip(texts, note.texts):
+            text.set("class", role)
+    return prolog + ET.tostring(root, encoding="unicode")

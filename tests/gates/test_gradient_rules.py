@@ -16,6 +16,7 @@ The gradient gates of gates/gradient.py get the same checks from tests/graph/tes
 and below, through check_gate and third derivatives.
 """
 
+import copy
 import warnings
 import zlib
 
@@ -27,7 +28,28 @@ from opinfo_samples import TOLERANCES, samples
 from test_conv import FixedMaskDropout
 from test_opinfo import TABLE
 
-from gates import Gate
+from gates import (
+    AvgPool2DGate,
+    BatchNorm2DGate,
+    Conv2DGate,
+    DropoutGate,
+    FlattenGate,
+    Gate,
+    LinearGate,
+    MaxPool2DGate,
+    SoftmaxCrossEntropyGate,
+)
+from gates.conv_gradient import (
+    AvgPool2DSpreadGate,
+    BatchNormEvalGate,
+    BatchNormModeGate,
+    Conv2DInputGradientGate,
+    Conv2DNoBiasGate,
+    Conv2DWeightGradientGate,
+    DropoutMaskGate,
+    MaxPool2DGatherGate,
+    MaxPool2DRouteGate,
+)
 from gates.gradient import (
     BroadcastToGate,
     CollectGate,
@@ -39,7 +61,7 @@ from gates.gradient import (
     SpreadGate,
     SumToGate,
 )
-from graph import ComputationalGraph, check_gate
+from graph import ComputationalGraph, GateError, check_gate
 
 FIRST_ORDER = [
     sample for op in TABLE for sample in samples(op) if sample.id.endswith(("-contiguous", "-pyfloat", "-strided"))
@@ -216,10 +238,68 @@ GRADIENT_GATES = [
 ]
 
 
-@pytest.mark.parametrize(("gate", "inputs"), GRADIENT_GATES)
-def test_gradient_gates_first_and_second_order(gate, inputs):
-    import copy
+def _after_forward(gate: Gate, *inputs) -> tuple[Gate, np.ndarray]:
+    """The gate run forward once, and its output: the gradient gates of dropout and batch norm read its state."""
+    return gate, gate.forward(*inputs)
 
+
+def _dropout_mask(p: float, training: bool):
+    dropout, output = _after_forward(DropoutGate(p, seed=4, training=training), _normal(2, 3, 4))
+    return DropoutMaskGate(dropout), (_normal(2, 3, 4, seed=1), output)
+
+
+def _batch_norm(make, training: bool, normalizes_x: bool = False):
+    """``make(batchnorm)`` after a forward of it; the first input is X where the gate normalises X."""
+    batchnorm = BatchNorm2DGate(3, training=training)
+    batchnorm.running_mean[...], batchnorm.running_var[...] = _normal(3, seed=5), 1 + _normal(3, seed=6) ** 2
+    x = _normal(2, 3, 4, 5)
+    _, output = _after_forward(batchnorm, x, _normal(3, seed=2), _normal(3, seed=3))
+    return make(batchnorm), (x if normalizes_x else _normal(2, 3, 4, 5, seed=4), output)
+
+
+def _conv_input(stride, padding, x_shape, w_shape):
+    gate = Conv2DInputGradientGate(stride, padding)
+    z_shape = Conv2DGate(stride, padding).forward(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0])).shape
+    return gate, (_normal(*z_shape), _normal(*w_shape, seed=1), _normal(*x_shape, seed=2))
+
+
+def _conv_weight(stride, padding, x_shape, w_shape):
+    gate = Conv2DWeightGradientGate(stride, padding)
+    z_shape = Conv2DGate(stride, padding).forward(np.zeros(x_shape), np.zeros(w_shape), np.zeros(w_shape[0])).shape
+    return gate, (_normal(*z_shape), _normal(*x_shape, seed=1), _normal(*w_shape, seed=2))
+
+
+CONV_SETTINGS = [
+    pytest.param(1, 0, (2, 3, 5, 5), (4, 3, 3, 3), id="plain"),
+    pytest.param(2, 1, (1, 2, 6, 5), (3, 2, 3, 2), id="stride2-pad1"),  # the floor drops a row and a column
+    pytest.param((1, 2), (2, 0), (2, 1, 4, 5), (2, 1, 2, 2), id="rectangular"),
+    pytest.param(1, 2, (1, 2, 3, 3), (2, 2, 2, 2), id="padding-past-kernel"),
+]
+IMAGE_GRADIENT_GATES = [
+    *(pytest.param(*_conv_input(*s.values), id=f"conv_grad_x-{s.id}") for s in CONV_SETTINGS),
+    *(pytest.param(*_conv_weight(*s.values), id=f"conv_grad_w-{s.id}") for s in CONV_SETTINGS),
+    pytest.param(Conv2DNoBiasGate(2, 1), (_normal(2, 3, 5, 4), _normal(2, 3, 3, 3, seed=1)), id="conv_no_bias"),
+    pytest.param(MaxPool2DRouteGate(2), (_normal(2, 3, 2, 2), _normal(2, 3, 4, 5, seed=1)), id="maxpool_route"),
+    pytest.param(
+        MaxPool2DRouteGate(3, 1), (_normal(1, 2, 3, 2), _normal(1, 2, 5, 4, seed=1)), id="maxpool_route-overlap"
+    ),
+    pytest.param(
+        MaxPool2DGatherGate((2, 3), (1, 2)), (_normal(1, 2, 4, 7), _normal(1, 2, 4, 7, seed=1)), id="maxpool_gather"
+    ),
+    pytest.param(AvgPool2DSpreadGate(2), (_normal(2, 3, 2, 2), _normal(2, 3, 5, 4, seed=1)), id="avgpool_spread"),
+    pytest.param(
+        AvgPool2DSpreadGate(3, 1), (_normal(1, 2, 3, 2), _normal(1, 2, 5, 4, seed=1)), id="avgpool_spread-overlap"
+    ),
+    pytest.param(*_dropout_mask(0.4, True), id="dropout_mask"),
+    pytest.param(*_dropout_mask(0.4, False), id="dropout_mask-eval"),
+    pytest.param(*_batch_norm(lambda bn: BatchNormModeGate(bn, True), True), id="batchnorm_mode"),
+    pytest.param(*_batch_norm(BatchNormEvalGate, False, normalizes_x=True), id="batchnorm_eval"),
+    pytest.param(*_batch_norm(lambda bn: BatchNormEvalGate(bn, centre=False), False), id="batchnorm_eval-scale"),
+]
+
+
+@pytest.mark.parametrize(("gate", "inputs"), GRADIENT_GATES + IMAGE_GRADIENT_GATES)
+def test_gradient_gates_first_and_second_order(gate, inputs):
     check_gate(copy.deepcopy(gate), *inputs)
     check_gate(copy.deepcopy(gate), *inputs, order=2, rtol=1e-4, atol=1e-6)
 
@@ -276,3 +356,117 @@ def test_check_gate_second_order_catches_a_rule_right_in_value_wrong_in_derivati
     with pytest.raises(AssertionError, match=r"CubeGate second order, d/d input 0: element \(0,\)"):
         check_gate(CubeGate(), np.array([0.5, 2.0]), order=2)
     check_gate(CubeGate(), np.array([0.5, 2.0]))  # its first order is right
+
+
+# -- the image gates' rules in networks --------------------------------------------------------------
+
+
+def _conv_net(dtype, batchnorm_training: bool, pool):
+    """conv, batch norm, ReLU, pooling, conv, average pooling, flatten, linear, softmax cross-entropy."""
+    rng = np.random.default_rng(8)
+    g = ComputationalGraph()
+    x, labels = g.input("X", requires_grad=False), g.input("labels", requires_grad=False)
+    shapes = {"W1": (3, 1, 3, 3), "b1": (3,), "W2": (2, 3, 2, 2), "b2": (2,), "Wl": (3, 2), "bl": (3,)}
+    params = {
+        name: g.parameter(name, (0.5 * rng.standard_normal(shape)).astype(dtype)) for name, shape in shapes.items()
+    }
+    gamma = g.parameter("gamma", (1 + 0.2 * rng.standard_normal(3)).astype(dtype))
+    beta = g.parameter("beta", (0.1 * rng.standard_normal(3)).astype(dtype))
+    batchnorm = BatchNorm2DGate(3, training=batchnorm_training, dtype=dtype)
+    batchnorm.running_mean[...], batchnorm.running_var[...] = 0.1 * rng.standard_normal(3), 1 + rng.random(3)
+    a = g.add_gate(Conv2DGate(padding=1), x, params["W1"], params["b1"])
+    a = g.add_gate(pool, g.add_gate(batchnorm, a, gamma, beta).relu())
+    a = g.add_gate(DropoutGate(0.5, training=False), a)
+    a = g.add_gate(Conv2DGate(stride=2, padding=1), a, params["W2"], params["b2"])
+    a = g.add_gate(FlattenGate(), g.add_gate(AvgPool2DGate(2), a))
+    g.add_gate(SoftmaxCrossEntropyGate(), g.add_gate(LinearGate(), a, params["Wl"], params["bl"]), labels, name="loss")
+    feeds = {"X": rng.standard_normal((4, 1, 6, 6)).astype(dtype), "labels": rng.integers(0, 3, 4)}
+    return g, feeds, batchnorm
+
+
+def _torch_conv_net_loss(feeds, batchnorm, pool):
+    x, labels = torch.tensor(np.asarray(feeds["X"], np.float64)), torch.tensor(feeds["labels"])
+    mean, var = (torch.tensor(np.asarray(s, np.float64)) for s in (batchnorm.running_mean, batchnorm.running_var))
+    functional = torch.nn.functional
+
+    def loss(w1, b1, gamma, beta, w2, b2, wl, bl):
+        a = functional.conv2d(x, w1, b1, padding=1)
+        a = functional.batch_norm(a, mean.clone(), var.clone(), gamma, beta, training=batchnorm.training, eps=1e-5)
+        a = pool(functional.relu(a))
+        a = functional.avg_pool2d(functional.conv2d(a, w2, b2, stride=2, padding=1), 2).flatten(1)
+        return functional.cross_entropy(a @ wl.T + bl, labels)
+
+    return loss
+
+
+NET_PARAMETERS = ("W1", "b1", "gamma", "beta", "W2", "b2", "Wl", "bl")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("training", [True, False], ids=["batchnorm-training", "batchnorm-eval"])
+def test_hvp_of_a_conv_net_loss_against_pytorch(dtype, training):
+    from graph import hvp
+
+    g, feeds, batchnorm = _conv_net(dtype, training, MaxPool2DGate(2))
+    rng = np.random.default_rng(9)
+    vectors = {name: rng.standard_normal(g[name].value.shape).astype(dtype) for name in NET_PARAMETERS}
+    reference_batchnorm = copy.deepcopy(batchnorm)  # running statistics before hvp's forward moves them
+    got = hvp(g, feeds, vectors)
+
+    loss = _torch_conv_net_loss(feeds, reference_batchnorm, lambda a: torch.nn.functional.max_pool2d(a, 2))
+    params = tuple(torch.tensor(np.asarray(g[name].value, np.float64)) for name in NET_PARAMETERS)
+    _, expected = torch.autograd.functional.hvp(
+        loss, params, tuple(torch.tensor(np.asarray(vectors[name], np.float64)) for name in NET_PARAMETERS)
+    )
+    rtol, atol = (2e-3, 1e-4) if dtype == np.float32 else (1e-8, 1e-10)
+    for name, want in zip(NET_PARAMETERS, expected):
+        assert got[name].dtype == dtype, name
+        assert np.any(want.numpy() != 0), name  # every parameter's curvature is exercised
+        np.testing.assert_allclose(got[name], want.numpy(), rtol=rtol, atol=atol, err_msg=name)
+
+
+def test_a_conv_nets_gradients_run_in_onnx_runtime():
+    import onnxruntime
+
+    from graph import export_onnx
+
+    g, feeds, _ = _conv_net(np.float64, False, AvgPool2DGate(2))
+    wrt = [g[name] for name in NET_PARAMETERS] + [g["X"]]
+    g["X"].requires_grad = True
+    grads = g.gradient("loss", wrt, grad=1.0)  # a constant seed: the seed gate has no ONNX mapping
+    model = export_onnx(g, None, outputs=list(grads), feeds=feeds)
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    batch = {"X": np.random.default_rng(1).standard_normal((3, 1, 6, 6)), "labels": np.array([0, 2, 1])}
+    g.forward(batch, outputs="loss")
+    expected = g.backward()
+    outputs = session.run(
+        [node.name for node in grads], {name: value.astype(np.float32) for name, value in batch.items()}
+    )
+    for node, got in zip(wrt, outputs):
+        np.testing.assert_allclose(got, expected[node.name], rtol=1e-4, atol=1e-5, err_msg=node.name)
+
+
+def test_a_batch_norm_gradient_built_in_one_mode_refuses_a_forward_in_the_other():
+    g, feeds, batchnorm = _conv_net(np.float64, True, AvgPool2DGate(2))
+    grads = g.gradient("loss", [g["gamma"], g["W1"]])
+    g.forward(feeds, outputs=list(grads))  # built and run in training mode
+    batchnorm.training = False
+    with pytest.raises(
+        GateError, match=r"built for BatchNorm2DGate\(3.*in training mode, but the forward ran it in eval"
+    ):
+        g.forward(feeds, outputs=list(grads))
+    batchnorm.training = True
+    g.forward(feeds, outputs=list(grads))  # the same mode again: fine
+
+
+def test_dropouts_gradient_uses_the_mask_of_the_same_forward():
+    g = ComputationalGraph()
+    x = g.input("x")
+    dropout = DropoutGate(0.5, seed=3)
+    f = (g.add_gate(dropout, x) * x).sum()  # f = Σ m x², df/dx = 2 m x
+    dx = g.gradient(f, x)
+    values = np.arange(1.0, 9.0)
+    for _ in range(3):  # a new mask each forward, and the gradient follows it
+        got = g.forward(x=values, outputs=[f, dx])[dx.name]
+        np.testing.assert_array_equal(got, 2 * dropout.mask * values)
+    assert len({tuple(g.forward(x=values, outputs=dx)) for _ in range(4)}) > 1

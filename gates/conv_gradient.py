@@ -133,6 +133,39 @@ class _StridedGate(Gate):
         return f"{type(self).__name__}(stride={self.stride}, padding={self.padding})"
 
 
+def _check_shape(gate: Gate, what: str, shape: tuple[int, ...], expected: tuple[int, ...]) -> None:
+    """A gradient gate's argument of the wrong shape, named (numpy would broadcast it or fail obscurely)."""
+    if tuple(shape) != tuple(expected):
+        raise ValueError(f"{type(gate).__name__} takes {what} of shape {tuple(expected)}, got {tuple(shape)}")
+
+
+def _check_convolution(gate: _StridedGate, upstream, w_shape, x_shape) -> None:
+    """The shapes of a convolution's gradient: W (F, C, kh, kw), X (N, C, H, W), upstream like its output."""
+    if len(w_shape) != 4 or len(x_shape) != 4 or w_shape[1] != x_shape[1]:
+        raise ValueError(
+            f"{type(gate).__name__} takes filters W (F, C, kh, kw) and images X (N, C, H, W) with the same C; "
+            f"got W {tuple(w_shape)}, X {tuple(x_shape)}"
+        )
+    out_hw = conv2d_output_hw(x_shape, w_shape[2:], gate.stride, gate.padding)
+    _check_shape(gate, "the upstream (N, F, Ho, Wo)", shape_of(upstream), (x_shape[0], w_shape[0], *out_hw))
+
+
+def _check_windows(gate: _WindowGate, x_shape) -> None:
+    """Images X (N, C, H, W) at least as large as the pooling window."""
+    if len(x_shape) != 4 or gate.kernel[0] > x_shape[2] or gate.kernel[1] > x_shape[3]:
+        raise ValueError(
+            f"{type(gate).__name__} takes images X of shape (N, C, H, W) at least as large as its kernel "
+            f"{gate.kernel}, got shape {tuple(x_shape)}"
+        )
+
+
+def _check_pooled(gate: _WindowGate, what: str, pooled, x_shape) -> None:
+    """``pooled`` shaped like the pooling of images of ``x_shape``."""
+    _check_windows(gate, x_shape)
+    out_hw = conv2d_output_hw(x_shape, gate.kernel, gate.stride, (0, 0))
+    _check_shape(gate, what, shape_of(pooled), (*x_shape[:2], *out_hw))
+
+
 class Conv2DInputGradientGate(_StridedGate):
     """A convolution's gradient with respect to its images, from the upstream U and the filters W.
 
@@ -161,6 +194,7 @@ class Conv2DInputGradientGate(_StridedGate):
 
     def forward(self, upstream, w, like):
         self.upstream, self.w, self.like = np.asarray(upstream), np.asarray(w), like
+        _check_convolution(self, self.upstream, self.w.shape, shape_of(like))
         self.output = conv2d_input_gradient(self.upstream, self.w, shape_of(like), self.stride, self.padding)
         return self.output
 
@@ -235,6 +269,7 @@ class Conv2DWeightGradientGate(_StridedGate):
 
     def forward(self, upstream, x, like):
         self.upstream, self.x, self.like = np.asarray(upstream), np.asarray(x), like
+        _check_convolution(self, self.upstream, shape_of(like), self.x.shape)
         self.output = conv2d_weight_gradient(self.upstream, self._columns(self.x), shape_of(like))
         return self.output
 
@@ -323,6 +358,7 @@ class MaxPool2DRouteGate(_WindowGate):
 
     def forward(self, upstream, x):
         self.x = np.asarray(x)
+        _check_pooled(self, "the upstream (N, C, Ho, Wo)", upstream, self.x.shape)
         self.winner = max_pool_winners(self.x, self.kernel, self.stride).winner
         return route_to_winners(upstream, self.winner, self.x.shape, self.kernel, self.stride)
 
@@ -361,6 +397,8 @@ class MaxPool2DGatherGate(_WindowGate):
 
     def forward(self, values, x):
         self.x = np.asarray(x)
+        _check_windows(self, self.x.shape)
+        _check_shape(self, "values V (shaped like X)", shape_of(values), self.x.shape)
         self.winner = max_pool_winners(self.x, self.kernel, self.stride).winner
         self.output = gather_at_winners(values, self.winner, self.kernel, self.stride)
         return self.output
@@ -400,6 +438,7 @@ class AvgPool2DSpreadGate(_WindowGate):
 
     def forward(self, upstream, like):
         self.like, self.x_shape = like, shape_of(like)
+        _check_pooled(self, "the upstream (N, C, Ho, Wo)", upstream, self.x_shape)
         self.output = spread_over_windows(upstream, self.x_shape, self.kernel, self.stride)
         return self.output
 
@@ -461,6 +500,8 @@ class DropoutMaskGate(Gate):
 
     def forward(self, upstream, output):
         self.mask, self.output_value = self.dropout.mask, output
+        if self.mask is not None:
+            _check_shape(self, "the upstream (shaped like the dropout's output)", shape_of(upstream), self.mask.shape)
         return self._masked(upstream)
 
     def _masked(self, value):
@@ -522,6 +563,7 @@ class BatchNormModeGate(Gate):
 
     def forward(self, upstream, output):
         _check_mode(self, self.batchnorm, self.training)
+        _check_shape(self, "the upstream (shaped like the batch norm's output)", shape_of(upstream), shape_of(output))
         self.upstream, self.output_value = upstream, output
         return upstream
 
@@ -567,6 +609,7 @@ class BatchNormEvalGate(Gate):
 
     def forward(self, value, output):
         _check_mode(self, self.batchnorm, False)
+        _check_shape(self, "V (shaped like the batch norm's output)", shape_of(value), shape_of(output))
         self.scale, self.output_value = self.batchnorm.scale[:, np.newaxis, np.newaxis], output
         self.mean = self.batchnorm.running_mean.astype(self.scale.dtype)[:, np.newaxis, np.newaxis]
         self.output = (value - self.mean if self.centre else np.asarray(value)) * self.scale

@@ -470,3 +470,89 @@ def test_dropouts_gradient_uses_the_mask_of_the_same_forward():
         got = g.forward(x=values, outputs=[f, dx])[dx.name]
         np.testing.assert_array_equal(got, 2 * dropout.mask * values)
     assert len({tuple(g.forward(x=values, outputs=dx)) for _ in range(4)}) > 1
+
+
+def _wrong_shape_for_batch_norm(make, training: bool):
+    gate, (first, output) = _batch_norm(make, training, normalizes_x=True)
+    return gate, (first[:, :, :2], output)
+
+
+def _wrong_shape_for_dropout():
+    gate, (upstream, output) = _dropout_mask(0.4, True)
+    return gate, (upstream[:, :1], output)  # would broadcast against the mask
+
+
+@pytest.mark.parametrize(
+    ("gate", "inputs", "message"),
+    [
+        pytest.param(
+            Conv2DInputGradientGate(padding=1),
+            (np.ones((1, 2, 3, 3)), np.ones((2, 3, 3, 3)), np.ones((1, 3, 4, 4))),
+            r"Conv2DInputGradientGate takes the upstream \(N, F, Ho, Wo\) of shape \(1, 2, 4, 4\), got \(1, 2, 3, 3\)",
+            id="conv_grad_x-upstream",
+        ),
+        pytest.param(
+            Conv2DInputGradientGate(),
+            (np.ones((1, 2, 3, 3)), np.ones((2, 3, 2, 2)), np.ones((1, 1, 4, 4))),
+            r"W \(F, C, kh, kw\) and images X \(N, C, H, W\) with the same C; got W \(2, 3, 2, 2\), X \(1, 1, 4, 4\)",
+            id="conv_grad_x-channels",
+        ),
+        pytest.param(
+            Conv2DWeightGradientGate(stride=2),
+            (np.ones((1, 2, 3, 3)), np.ones((1, 3, 5, 5)), np.ones((2, 3, 2, 2))),
+            r"Conv2DWeightGradientGate takes the upstream \(N, F, Ho, Wo\) of shape \(1, 2, 2, 2\), got \(1, 2, 3, 3\)",
+            id="conv_grad_w-upstream",
+        ),
+        pytest.param(
+            MaxPool2DRouteGate(2),
+            (np.ones((1, 1, 3, 3)), np.ones((1, 1, 4, 4))),
+            r"MaxPool2DRouteGate takes the upstream \(N, C, Ho, Wo\) of shape \(1, 1, 2, 2\), got \(1, 1, 3, 3\)",
+            id="maxpool_route-upstream",
+        ),
+        pytest.param(
+            MaxPool2DGatherGate(3),
+            (np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2))),
+            r"MaxPool2DGatherGate takes images X of shape \(N, C, H, W\) at least as large as its kernel \(3, 3\)",
+            id="maxpool_gather-small",
+        ),
+        pytest.param(
+            MaxPool2DGatherGate(2),
+            (np.ones((1, 1, 4, 2)), np.ones((1, 1, 4, 4))),
+            r"MaxPool2DGatherGate takes values V \(shaped like X\) of shape \(1, 1, 4, 4\), got \(1, 1, 4, 2\)",
+            id="maxpool_gather-values",
+        ),
+        pytest.param(
+            AvgPool2DSpreadGate(2),
+            (np.ones((1, 1, 2, 2)), np.ones((4, 4))),
+            r"AvgPool2DSpreadGate takes images X of shape \(N, C, H, W\) .*got shape \(4, 4\)",
+            id="avgpool_spread-not-images",
+        ),
+        pytest.param(
+            *_wrong_shape_for_dropout(),
+            r"DropoutMaskGate takes the upstream \(shaped like the dropout's output\) of shape \(2, 3, 4\)",
+            id="dropout_mask",
+        ),
+        pytest.param(
+            *_wrong_shape_for_batch_norm(lambda bn: BatchNormModeGate(bn, True), True),
+            r"BatchNormModeGate takes the upstream \(shaped like the batch norm's output\) of shape \(2, 3, 4, 5\)",
+            id="batchnorm_mode",
+        ),
+        pytest.param(
+            *_wrong_shape_for_batch_norm(BatchNormEvalGate, False),
+            r"BatchNormEvalGate takes V \(shaped like the batch norm's output\) of shape \(2, 3, 4, 5\), got \(2, 3, 2",
+            id="batchnorm_eval",
+        ),
+    ],
+)
+def test_image_gradient_gates_name_an_input_of_the_wrong_shape(gate, inputs, message):
+    with pytest.raises(ValueError, match=message):
+        gate.forward(*inputs)
+
+
+def test_image_gradient_gates_name_a_bad_kernel_stride_or_padding():
+    with pytest.raises(ValueError, match="Conv2DInputGradientGate stride must be at least 1"):
+        Conv2DInputGradientGate(stride=0)
+    with pytest.raises(TypeError, match="MaxPool2DRouteGate kernel must be an int or a pair of ints"):
+        MaxPool2DRouteGate((2, 2, 2))
+    with pytest.raises(ValueError, match="AvgPool2DSpreadGate kernel must be at least 1"):
+        AvgPool2DSpreadGate(0)

@@ -19,7 +19,15 @@ from pathlib import Path
 import common  # first: one BLAS thread
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("training_step.py", "scalar_graph.py", "build_plan.py", "mnist_memory.py", "mnist_epoch.py", "conv_step.py", "hvp.py")
+SCRIPTS = (
+    "training_step.py",
+    "scalar_graph.py",
+    "build_plan.py",
+    "mnist_memory.py",
+    "mnist_epoch.py",
+    "conv_step.py",
+    "hvp.py",
+)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Diagrams of a graph in the lecture's style: DOT text, SVG, PNG and PDF.
+"""Diagrams of a graph in the lecture's style: DOT text, SVG, PNG and PDF (and TikZ, through :mod:`graph.views.tikz`).
 
 The diagram reads the engine's trace of the last pass (through
 :class:`graph.views.record.LastPass`) and never runs the graph. Leaves and
@@ -201,14 +201,17 @@ def render(graph: ComputationalGraph, path, *, format: str | None = None, engine
     graph : ComputationalGraph
     path : str or os.PathLike
         ``.svg``, ``.png`` or ``.pdf`` (drawn by Graphviz's ``dot``), or
-        ``.dot`` / ``.gv`` (the DOT text, which needs no program). Any other
-        output format of Graphviz works with ``format=``.
+        ``.dot`` / ``.gv`` (the DOT text, which needs no program), or ``.tex``
+        (a TikZ picture of the same layout, or with ``steps=True`` beamer
+        slides; see :func:`graph.views.tikz.to_tikz`). Any other output
+        format of Graphviz works with ``format=``.
     format : str, optional
         Overrides the suffix.
     engine : str, default "dot"
         The Graphviz layout program.
     **options
-        Those of :func:`to_dot`, e.g. ``explain=True`` or ``collapse=True``.
+        Those of :func:`to_dot`, e.g. ``explain=True`` or ``collapse=True``;
+        for ``.tex`` also ``steps=`` and ``document=``.
 
     Returns
     -------
@@ -235,10 +238,16 @@ def render(graph: ComputationalGraph, path, *, format: str | None = None, engine
     """
     path = os.fspath(path)
     fmt = (format or os.path.splitext(path)[1].lstrip(".")).lower()
+    if fmt == "tex":
+        from graph.views.tikz import write_tikz  # the TikZ view reads this module: imported when asked for
+
+        return write_tikz(graph, path, engine=engine, **options)
+    if "steps" in options or "document" in options:
+        raise ValueError(f"steps= and document= are options of TikZ output: give a .tex path, not {path!r}")
     if fmt not in TEXT_FORMATS and fmt not in graphviz.FORMATS:
         raise ValueError(
             f"cannot tell the format of {path!r}: give a suffix among "
-            f"{', '.join('.' + f for f in RENDER_FORMATS + TEXT_FORMATS)}, or format=..."
+            f"{', '.join('.' + f for f in RENDER_FORMATS + TEXT_FORMATS)}, .tex, or format=..."
         )
     dot = to_dot(graph, **options)
     if fmt in TEXT_FORMATS:

@@ -181,6 +181,7 @@ def to_tikz(
     steps: bool = False,
     document: bool = True,
     engine: str = "dot",
+    legend: bool = True,
     **options: Any,
 ) -> str:
     r"""The diagram as LaTeX: a TikZ picture at Graphviz's positions, or beamer slides.
@@ -198,9 +199,11 @@ def to_tikz(
         document that loads TikZ (``steps=True`` always writes a document).
     engine : str, default "dot"
         The Graphviz layout program.
+    legend : bool, default True
+        A key to the diagram's writing, as :func:`graph.views.diagram.render` draws.
     **options
         Those of :func:`graph.views.diagram.to_dot` (``theme=``,
-        ``legend=``, ``explain=``...).
+        ``explain=``, ``collapse=``...).
 
     Returns
     -------
@@ -221,7 +224,7 @@ def to_tikz(
     >>> r"{\ensuremath{-}12}" in tex and r"{\ensuremath{-}4}" in tex
     True
     """
-    dot = to_dot(graph, **options)
+    dot = to_dot(graph, legend=legend, **options)
     if shutil.which(engine) is None:
         raise GraphvizNotFoundError(
             f"Graphviz's `{engine}` program was not found on PATH; it lays out the TikZ picture. "
@@ -289,19 +292,19 @@ class _Reveal:
     """On which page each part of the picture appears, from the trace and :func:`slide_steps`."""
 
     def __init__(self, graph: ComputationalGraph, pages: list[Step]) -> None:
-        self.value: dict[str, int] = {}
-        self.grad: dict[str, int] = {}
+        self.value_page: dict[str, int] = {}
+        self.grad_page: dict[str, int] = {}
         self.seed: int | None = None
         self.pages = len(pages)
         self.focus: dict[int, tuple[str, ...]] = {}
         for step in pages:
             self.focus[step.number] = step.nodes
             if step.phase == "forward":
-                self.value.update(dict.fromkeys(step.nodes, step.number))
+                self.value_page.update(dict.fromkeys(step.nodes, step.number))
             elif self.seed is None:
                 self.seed = step.number
             else:
-                self.grad.update(dict.fromkeys(step.nodes, step.number))
+                self.grad_page.update(dict.fromkeys(step.nodes, step.number))
         trace = graph.trace
         self.senders = {
             name: [edge.target for edge in trace.outgoing(name) if edge.sent is not None] for name in trace.order
@@ -311,13 +314,13 @@ class _Reveal:
     def page(self, role: str, data: Mapping[str, str]) -> int | None:
         """The first page showing a line of text of ``role`` in a statement noted with ``data``; None: always."""
         if role == "gg-value" and ("source" in data or "source-scope" in data):
-            return self._latest(self.value, data.get("source"), data.get("source-scope"))
+            return self._latest(self.value_page, data.get("source"), data.get("source-scope"))
         if role in ("gg-grad", "gg-chain"):
             if "target" not in data and "target-scope" not in data:
                 return self.seed  # the output's arrow: the seed
-            return self._latest(self.grad, data.get("target"), data.get("target-scope"))
+            return self._latest(self.grad_page, data.get("target"), data.get("target-scope"))
         if role == "gg-sum" and "node" in data:
-            return max((self.grad.get(name, 0) for name in self.senders.get(data["node"], [])), default=None)
+            return max((self.grad_page.get(name, 0) for name in self.senders.get(data["node"], [])), default=None)
         return None
 
     def _latest(self, pages: dict[str, int], name: str | None, scope: str | None) -> int | None:

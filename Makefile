@@ -10,6 +10,7 @@ test: setup $(VENV)/.torch
 	.ci/install-system-packages $(TEST_PACKAGES)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	node --check graph/views/page/page.js
 	node --test tests/page/*.test.js
 	$(PY) -m pytest

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from gates.base import Gate, divide, normalize_axes, real_number, shift_by_max
+from gates.gradient import ReLUMaskGate, SignGate, apply
 
 __all__ = [
     "ExpGate",
@@ -45,6 +46,9 @@ class ExpGate(Gate):
     def jvp(self, tangent_x):
         return self.z * tangent_x
 
+    def gradient(self, upstream, output, x):
+        return (upstream * output,)
+
     def to_onnx(self, builder, x):
         return builder.op("Exp", x)
 
@@ -71,6 +75,9 @@ class LogGate(Gate):
     def jvp(self, tangent_x):
         return divide(tangent_x, self.x)
 
+    def gradient(self, upstream, output, x):
+        return (upstream / x,)
+
     def to_onnx(self, builder, x):
         return builder.op("Log", x)
 
@@ -96,6 +103,9 @@ class SqrtGate(Gate):
 
     def jvp(self, tangent_x):
         return tangent_x / (2 * self.z)
+
+    def gradient(self, upstream, output, x):
+        return (upstream / (2 * output),)
 
     def to_onnx(self, builder, x):
         return builder.op("Sqrt", x)
@@ -125,6 +135,9 @@ class AbsGate(Gate):
 
     def jvp(self, tangent_x):
         return np.sign(self.x) * tangent_x
+
+    def gradient(self, upstream, output, x):
+        return (upstream * apply(SignGate(), x),)
 
     def to_onnx(self, builder, x):
         return builder.op("Abs", x)
@@ -156,6 +169,9 @@ class SigmoidGate(Gate):
     def jvp(self, tangent_x):
         return self.z * (1 - self.z) * tangent_x
 
+    def gradient(self, upstream, output, x):
+        return (upstream * output * (1 - output),)
+
     def to_onnx(self, builder, x):
         return builder.op("Sigmoid", x)
 
@@ -181,6 +197,9 @@ class TanhGate(Gate):
 
     def jvp(self, tangent_x):
         return (1 - self.z * self.z) * tangent_x
+
+    def gradient(self, upstream, output, x):
+        return (upstream * (1 - output * output),)
 
     def to_onnx(self, builder, x):
         return builder.op("Tanh", x)
@@ -213,6 +232,9 @@ class ReLUGate(Gate):
 
     def jvp(self, tangent_x):
         return np.where(self.positive, tangent_x, np.zeros((), np.result_type(tangent_x)))[()]
+
+    def gradient(self, upstream, output, x):
+        return (apply(ReLUMaskGate(), upstream, x),)
 
     def to_onnx(self, builder, x):
         return builder.op("Relu", x)
@@ -250,6 +272,9 @@ class LeakyReLUGate(Gate):
 
     def jvp(self, tangent_x):
         return np.where(self.positive, tangent_x, self.alpha * tangent_x)[()]
+
+    def gradient(self, upstream, output, x):
+        return (apply(ReLUMaskGate(self.alpha), upstream, x),)
 
     def to_onnx(self, builder, x):
         return builder.op("LeakyRelu", x, alpha=float(self.alpha))
@@ -299,6 +324,9 @@ class SoftmaxGate(Gate):
     def jvp(self, tangent_x):
         z = self.z
         return z * (tangent_x - np.sum(z * tangent_x, axis=self._axis, keepdims=True))
+
+    def gradient(self, upstream, output, x):
+        return (output * (upstream - (upstream * output).sum(self.axis, keepdims=True)),)
 
     def to_onnx(self, builder, x):
         return builder.op("Softmax", x, axis=self._axis)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from gates.base import Gate, divide, real_number, shape_of, tangent_sum, unbroadcast
+from gates.gradient import RouteGate, ZerosLikeGate, apply, sum_to
 
 __all__ = [
     "AddGate",
@@ -52,6 +53,10 @@ class AddGate(Gate):
     def jvp(self, tangent_x, tangent_y):
         return tangent_sum(np.broadcast_shapes(self.x_shape, self.y_shape), tangent_x, tangent_y)
 
+    def gradient(self, upstream, output, x, y):
+        want_x, want_y = self.needs_input_grad
+        return (sum_to(upstream, x) if want_x else None, sum_to(upstream, y) if want_y else None)
+
     def to_onnx(self, builder, x, y):
         return builder.op("Add", x, y)
 
@@ -83,6 +88,10 @@ class SubtractGate(Gate):
     def jvp(self, tangent_x, tangent_y):
         shape = np.broadcast_shapes(self.x_shape, self.y_shape)
         return tangent_sum(shape, tangent_x, None if tangent_y is None else -tangent_y)
+
+    def gradient(self, upstream, output, x, y):
+        want_x, want_y = self.needs_input_grad
+        return (sum_to(upstream, x) if want_x else None, sum_to(-upstream, y) if want_y else None)
 
     def to_onnx(self, builder, x, y):
         return builder.op("Sub", x, y)
@@ -123,6 +132,10 @@ class MultiplyGate(Gate):
             None if tangent_y is None else x * tangent_y,
         )
 
+    def gradient(self, upstream, output, x, y):
+        want_x, want_y = self.needs_input_grad
+        return (sum_to(upstream * y, x) if want_x else None, sum_to(upstream * x, y) if want_y else None)
+
     def to_onnx(self, builder, x, y):
         return builder.op("Mul", x, y)
 
@@ -160,6 +173,11 @@ class DivideGate(Gate):
         numerator = tangent_sum(shape_of(self.z), tangent_x, None if tangent_y is None else -self.z * tangent_y)
         return divide(numerator, self.y)
 
+    def gradient(self, upstream, output, x, y):
+        want_x, want_y = self.needs_input_grad
+        scaled = upstream / y
+        return (sum_to(scaled, x) if want_x else None, sum_to(-scaled * output, y) if want_y else None)
+
     def to_onnx(self, builder, x, y):
         return builder.op("Div", x, y)
 
@@ -184,6 +202,9 @@ class NegateGate(Gate):
 
     def jvp(self, tangent_x):
         return -tangent_x
+
+    def gradient(self, upstream, output, x):
+        return (-upstream,)
 
     def to_onnx(self, builder, x):
         return builder.op("Neg", x)
@@ -217,7 +238,7 @@ class PowerGate(Gate):
         self.exponent = real_number(exponent, self, "exponent")
 
     @property
-    def symbol(self) -> str:
+    def symbol(self) -> str:  # type: ignore[override]  # read-only here: computed from the exponent
         return f"**{self.exponent:g}"
 
     def forward(self, x):
@@ -235,6 +256,12 @@ class PowerGate(Gate):
         if p == 0:
             return self._zeros()
         return p * np.power(self.x, p - 1) * tangent_x
+
+    def gradient(self, upstream, output, x):
+        p = self.exponent
+        if p == 0:
+            return (apply(ZerosLikeGate(), x),)
+        return (upstream * (p * x ** (p - 1)),)
 
     def _zeros(self):
         """The derivative of x ** 0: zeros shaped like x, whatever the upstream (inf or nan included)."""
@@ -276,6 +303,9 @@ class MaxGate(Gate):
     def jvp(self, tangent_x, tangent_y):
         return _select(self.x_wins, tangent_x, tangent_y)
 
+    def gradient(self, upstream, output, x, y):
+        return _routes(self.needs_input_grad, ">=", upstream, x, y)
+
     def to_onnx(self, builder, x, y):
         return builder.op("Max", x, y)
 
@@ -307,6 +337,9 @@ class MinGate(Gate):
     def jvp(self, tangent_x, tangent_y):
         return _select(self.x_wins, tangent_x, tangent_y)
 
+    def gradient(self, upstream, output, x, y):
+        return _routes(self.needs_input_grad, "<=", upstream, x, y)
+
     def to_onnx(self, builder, x, y):
         return builder.op("Min", x, y)
 
@@ -326,3 +359,12 @@ def _select(x_wins, tangent_x, tangent_y):
     dtype = np.result_type(*(t for t in (tangent_x, tangent_y) if t is not None))
     zero = np.zeros((), dtype=dtype)
     return np.where(x_wins, zero if tangent_x is None else tangent_x, zero if tangent_y is None else tangent_y)[()]
+
+
+def _routes(needs_input_grad, compare: str, upstream, x, y):
+    """The max or min gate's gradient rule: the upstream routed to the winner, summed back to each input's shape."""
+    want_x, want_y = needs_input_grad
+    return (
+        sum_to(apply(RouteGate(compare, to_x=True), upstream, x, y), x) if want_x else None,
+        sum_to(apply(RouteGate(compare, to_x=False), upstream, x, y), y) if want_y else None,
+    )

@@ -26,6 +26,26 @@ class Gate:
     ``graph.jacobian``), and ``to_onnx(builder, *inputs)``, the gate as ONNX
     operators (for ``graph.export_onnx``).
 
+    A third optional method, ``gradient(upstream, output, *inputs)``, is the
+    *gradient rule*: the backward written with gates, for higher orders
+    (``g.gradient``, ``graph.hessian``, ``graph.hvp``). It receives node
+    handles, not values: ``upstream`` (dL/dz), ``output`` (z) and the gate's
+    input nodes, and returns a tuple with one node per input, its gradient,
+    built from those handles with operator sugar (``upstream * y``) or
+    gradient gates (:mod:`gates.gradient`); None stands for a zero gradient
+    or one that ``needs_input_grad`` does not ask for (the graph sets it
+    before calling the rule, as before backward). Shapes are not known when
+    the rule runs: an input broadcast by the forward gets its gradient
+    through ``gates.gradient.sum_to(grad, input)``. The nodes returned must
+    compute what ``backward`` returns, and every node the rule builds must
+    feed them (nothing left dangling). For ``z = x * y``::
+
+        def gradient(self, upstream, output, x, y):
+            return sum_to(upstream * y, x), sum_to(upstream * x, y)
+
+    A gate without the rule works everywhere else; a higher-order gradient
+    through it raises NotImplementedError naming the gate.
+
     A gate instance is one node: it holds the cache of its last forward, so
     one instance cannot stand at two places in a graph.
 
@@ -61,11 +81,18 @@ class Gate:
     9.0
     >>> gate.backward(1.0)
     (6.0,)
+
+    Its gradient rule, ``2 x upstream`` as gates, makes it differentiable twice:
+
+    >>> class SquareGate(SquareGate):
+    ...     def gradient(self, upstream, output, x):
+    ...         return (2.0 * x * upstream,)
     """
 
     symbol = "?"
     local_gradient = ""
     _needs_input_grad: tuple[bool, ...] | None = None
+    _owner: str | None  # the name of the node the gate stands at, set by the graph that adds it
 
     def forward(self, *inputs):
         """Compute the output from the inputs, caching what backward needs."""
@@ -84,6 +111,13 @@ class Gate:
         gates whose inputs carry no tangent.
         """
         raise NotImplementedError(f"{type(self).__name__} does not define jvp(): forward mode needs its tangent rule")
+
+    def gradient(self, upstream, output, *inputs):
+        """The gradient rule: one node per input (or None), the backward built with gates; see the class docstring."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no gradient rule: higher-order gradients through it need "
+            f"{type(self).__name__}.gradient(self, upstream, output, *inputs), its backward written with gates"
+        )
 
     def to_onnx(self, builder, *inputs):
         """Emit this gate as ONNX operators with ``builder.op(...)``; return the output's tensor name.
@@ -198,6 +232,8 @@ def tangent_sum(shape: tuple[int, ...], *terms):
 def normalize_axes(axes: None, ndim: int | None, gate: Gate) -> None: ...
 @overload
 def normalize_axes(axes: int | Sequence[int], ndim: int | None, gate: Gate) -> tuple[int, ...]: ...
+@overload
+def normalize_axes(axes: int | Sequence[int] | None, ndim: int | None, gate: Gate) -> tuple[int, ...] | None: ...
 def normalize_axes(axes, ndim: int | None, gate: Gate) -> tuple[int, ...] | None:
     """Axis arguments as a tuple of axes in ``[0, ndim)``: the one check every gate that takes axes uses.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gates.base import Gate, normalize_axes, tangent_sum, unbroadcast
+from gates.gradient import MatMulGradientGate, ReshapeLikeGate, apply, sum_to
 
 __all__ = ["MatMulGate", "LinearGate", "TransposeGate", "ReshapeGate"]
 
@@ -62,6 +63,13 @@ class MatMulGate(Gate):
         if tangent_x is None:
             return self.x @ tangent_y
         return tangent_x @ self.y + self.x @ tangent_y
+
+    def gradient(self, upstream, output, x, y):
+        want_x, want_y = self.needs_input_grad
+        return (
+            apply(MatMulGradientGate("x"), upstream, x, y) if want_x else None,
+            apply(MatMulGradientGate("y"), upstream, x, y) if want_y else None,
+        )
 
     def to_onnx(self, builder, x, y):
         return builder.op("MatMul", x, y)
@@ -139,6 +147,14 @@ class LinearGate(Gate):
             tangent_b,
         )
 
+    def gradient(self, upstream, output, a, w, b):
+        want_a, want_w, want_b = self.needs_input_grad
+        return (
+            upstream @ w if want_a else None,
+            apply(MatMulGradientGate("y"), upstream, a, w.T).T if want_w else None,
+            sum_to(upstream, b) if want_b else None,
+        )
+
     def to_onnx(self, builder, a, w, b):
         if self.a.ndim == 2:
             return builder.op("Gemm", a, w, b, transB=1)
@@ -195,6 +211,12 @@ class TransposeGate(Gate):
     def jvp(self, tangent_x):
         return np.transpose(tangent_x, self._permutation)
 
+    def gradient(self, upstream, output, x):
+        if self.axes is None:
+            return (upstream.T,)
+        inverse = np.argsort(normalize_axes(self.axes, len(self.axes), self))
+        return (upstream.transpose(tuple(int(axis) for axis in inverse)),)
+
     def to_onnx(self, builder, x):
         return builder.op("Transpose", x, perm=list(self._permutation))
 
@@ -214,7 +236,7 @@ class ReshapeGate(Gate):
     short_name = "reshape"
     local_gradient = "dL/dX = reshape(dL/dZ, X.shape)"
 
-    def __init__(self, shape: tuple[int, ...]):
+    def __init__(self, shape: int | tuple[int, ...]):
         self.shape = tuple(shape) if np.iterable(shape) else (shape,)
 
     def forward(self, x):
@@ -226,6 +248,9 @@ class ReshapeGate(Gate):
 
     def jvp(self, tangent_x):
         return np.reshape(tangent_x, self.shape)
+
+    def gradient(self, upstream, output, x):
+        return (apply(ReshapeLikeGate(), upstream, x),)
 
     def to_onnx(self, builder, x):
         return builder.op("Reshape", x, builder.constant(np.array(self.shape, dtype=np.int64)))

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from gates.base import Gate, shape_of, shift_by_max, tangent_sum
+from gates.gradient import LogSoftmaxGate, LossScaleGate, OneHotGate, apply
 
 __all__ = [
     "MSELossGate",
@@ -90,6 +91,12 @@ class MSELossGate(_LossGate):
         )
         return np.sum(self.difference * tangent_difference) * (2 * self.scale)
 
+    def gradient(self, upstream, output, predictions, targets):
+        want_p, want_y = self.needs_input_grad
+        factor = upstream * apply(LossScaleGate(self.reduction), predictions)
+        grad = (predictions - targets) * (2 * factor)
+        return (grad if want_p else None, -grad if want_y else None)
+
 
 class BinaryCrossEntropyGate(_LossGate):
     """Binary cross-entropy on probabilities, as the seed chapter writes it.
@@ -131,6 +138,16 @@ class BinaryCrossEntropyGate(_LossGate):
         if tangent_y is not None:
             total += np.sum((self.log_1ma - self.log_a) * tangent_y)
         return total * self.scale
+
+    def gradient(self, upstream, output, probabilities, targets):
+        want_a, want_y = self.needs_input_grad
+        a, factor = probabilities, upstream * apply(LossScaleGate(self.reduction), probabilities)
+        grad_a = grad_y = None
+        if want_a:
+            grad_a = (a - targets) / (a * (1 - a)).maximum(1e-12) * factor
+        if want_y:
+            grad_y = ((1 - a).log().maximum(_LOG_CLAMP) - a.log().maximum(_LOG_CLAMP)) * factor
+        return grad_a, grad_y
 
 
 def _clamped_log(x):
@@ -181,6 +198,14 @@ class BinaryCrossEntropyWithLogitsGate(_LossGate):
         if tangent_y is not None:
             total -= np.sum(self.z * tangent_y)
         return total * self.scale
+
+    def gradient(self, upstream, output, logits, targets):
+        want_z, want_y = self.needs_input_grad
+        factor = upstream * apply(LossScaleGate(self.reduction), logits)
+        return (
+            (logits.sigmoid() - targets) * factor if want_z else None,
+            -logits * factor if want_y else None,
+        )
 
 
 class SoftmaxCrossEntropyGate(_LossGate):
@@ -273,3 +298,14 @@ class SoftmaxCrossEntropyGate(_LossGate):
         if tangent_labels is not None and not self.integer_labels:  # integer labels have no tangent
             total -= np.sum(self.log_softmax * tangent_labels)
         return total * self.scale
+
+    def gradient(self, upstream, output, logits, labels):
+        want_z, want_y = self.needs_input_grad
+        factor = upstream * apply(LossScaleGate(self.reduction, rows=True), logits)
+        grad_z = grad_y = None
+        if want_z:
+            rows = apply(OneHotGate(), labels, logits)
+            grad_z = (logits.softmax(-1) * rows.sum(-1, keepdims=True) - rows) * factor
+        if want_y:  # rows of labels: integer labels take no gradient, so no graph asks for one
+            grad_y = -apply(LogSoftmaxGate(-1), logits) * factor
+        return grad_z, grad_y

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from gates.base import Gate, normalize_axes
+from gates.gradient import SpreadGate, apply
 
 __all__ = ["SumGate", "MeanGate"]
 
@@ -37,7 +38,8 @@ class SumGate(Gate):
         if not isinstance(keepdims, (bool, np.bool_)):
             raise TypeError(f"{type(self).__name__} keepdims must be True or False, got {keepdims!r}")
         self.axis, self.keepdims = normalize_axes(axis, None, self), bool(keepdims)
-        self._ndim = self._axes = None
+        self._ndim: int | None = None
+        self._axes: tuple[int, ...] | None = None
 
     def _reduced_axes(self, x) -> tuple[int, ...] | None:
         """The axes as non-negative ints for this input, normalised once per ndim."""
@@ -56,6 +58,9 @@ class SumGate(Gate):
 
     def jvp(self, tangent_x):
         return np.sum(tangent_x, axis=self._axes, keepdims=self.keepdims)
+
+    def gradient(self, upstream, output, x):
+        return (apply(SpreadGate(self.axis, self.keepdims), upstream, x),)
 
     def to_onnx(self, builder, x):
         return _reduce_to_onnx(builder, "ReduceSum", x, self._axes, self.keepdims)
@@ -103,6 +108,9 @@ class MeanGate(SumGate):
 
     def jvp(self, tangent_x):
         return self._average(np.sum(tangent_x, axis=self._axes, keepdims=self.keepdims))
+
+    def gradient(self, upstream, output, x):
+        return (apply(SpreadGate(self.axis, self.keepdims, average=True), upstream, x),)
 
     def to_onnx(self, builder, x):
         return _reduce_to_onnx(builder, "ReduceMean", x, self._axes, self.keepdims)

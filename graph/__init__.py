@@ -30,6 +30,7 @@ from graph.errors import (
 )
 from graph.gradcheck import AuditReport, AuditRow, audit, check_gate, check_graph, numerical_gradient
 from graph.graph import ComputationalGraph
+from graph.higher_order import hessian, hvp
 from graph.jacobian import jacobian
 from graph.node import Node
 from graph.trace import Trace
@@ -46,6 +47,8 @@ __all__ = [
     "AuditRow",
     "numerical_gradient",
     "jacobian",
+    "hessian",
+    "hvp",
     "export_onnx",
     "errors",
     "GategraphError",

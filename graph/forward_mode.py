@@ -19,8 +19,9 @@ import numpy as np
 
 from gates import shape_of
 from graph.errors import FeedError, GateContractError, GateError, ShapeError
-from graph.graph import _ancestors_and_self, as_value
-from graph.node import Node
+from graph.node import GateNode, Node, NodeKind
+from graph.plan import ancestors
+from graph.values import as_value
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -92,11 +93,11 @@ def propagate(graph: ComputationalGraph, tangents: Mapping[str | Node, Any], out
     forward and then one propagation per column.
     """
     targets = [graph[name] for name in outputs]
-    needed = _ancestors_and_self(targets)
+    needed = ancestors(targets)
     carried: dict[Node, Any] = {}
     for key, tangent in tangents.items():
         node = graph[key]
-        if node.kind not in ("input", "parameter"):
+        if node.kind not in (NodeKind.INPUT, NodeKind.PARAMETER):
             raise FeedError(
                 f"tangent given for {node.kind} {node.name!r}; only inputs and parameters take tangents, "
                 "the others' follow from them"
@@ -111,7 +112,7 @@ def propagate(graph: ComputationalGraph, tangents: Mapping[str | Node, Any], out
         carried[node] = tangent
 
     for node in graph.nodes:
-        if node.kind != "gate" or node not in needed:
+        if not isinstance(node, GateNode) or node not in needed:
             continue
         tangents_in = [carried.get(source) for source in node.inputs]
         if all(t is None for t in tangents_in):

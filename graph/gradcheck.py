@@ -26,6 +26,8 @@ import numpy as np
 from gates import Gate
 from graph.errors import BackwardError, GateContractError, GradientCheckError, NodeNotFoundError
 from graph.graph import ComputationalGraph
+from graph.node import GateNode
+from graph.passes import INPUT_ERRORS
 
 __all__ = ["numerical_gradient", "check_gate", "check_graph", "audit", "AuditRow", "AuditReport"]
 
@@ -34,12 +36,11 @@ __all__ = ["numerical_gradient", "check_gate", "check_graph", "audit", "AuditRow
 _KINK_TOLERANCES = 10
 
 # What a gate raises when the inputs do not suit it (as the engine counts them): an audit row, not a crash.
-_GATE_INPUT_ERRORS = (ValueError, TypeError, ArithmeticError, IndexError)
 
 
 def numerical_gradient(
     f: Callable[..., Any], *inputs, upstream=None, eps: float = 1e-6
-) -> tuple[np.ndarray | float, ...]:
+) -> tuple[np.ndarray | float | None, ...]:
     """Gradients of ``sum(upstream * f(*inputs))`` by centred differences.
 
     For each element ``x_i`` of each input,
@@ -83,6 +84,7 @@ def check_gate(
     rtol: float = 1e-5,
     atol: float = 1e-8,
     seed: int = 0,
+    order: int = 1,
 ) -> dict[int, float]:
     """Check ``gate.backward`` against numerical gradients of ``gate.forward``.
 
@@ -104,11 +106,17 @@ def check_gate(
         Difference step and tolerances.
     seed : int
         Seed of the random upstream.
+    order : {1, 2}
+        2 checks the gradient of the gradient instead, as PyTorch's
+        ``gradgradcheck``: the gate's ``gradient`` rule, differentiated by a
+        backward pass, against centred differences of its ``backward``; see
+        :func:`graph.higher_order.check_second_order`.
 
     Returns
     -------
     dict
-        The largest absolute error for each checked input, by position.
+        The largest absolute error for each checked input, by position (with
+        ``order=2``, position ``len(inputs)`` is the upstream gradient).
 
     Raises
     ------
@@ -127,6 +135,12 @@ def check_gate(
     if not isinstance(gate, Gate):
         what = f"the class {gate.__name__}" if isinstance(gate, type) else repr(gate)
         raise TypeError(f"check_gate needs a gate instance, got {what}; pass e.g. MultiplyGate(), a gates.Gate")
+    if order == 2:
+        from graph.higher_order import check_second_order
+
+        return check_second_order(gate, inputs, upstream, eps=eps, rtol=rtol, atol=atol, seed=seed)
+    if order != 1:
+        raise ValueError(f"check_gate order must be 1 or 2, got {order!r}")
     measured = _measure(gate, inputs, upstream, np.random.default_rng(seed), eps)
     broken = _broken_contract(measured)
     if broken:
@@ -419,8 +433,9 @@ def audit(
     _check_is_graph(graph, "audit")
     if feeds is not None:
         graph.forward(feeds)
-    gate_nodes = [node for node in graph.nodes if node.kind == "gate"]
-    computed = [node for node in gate_nodes if node.value is not None]
+    gate_nodes = [node for node in graph.nodes if isinstance(node, GateNode)]
+    ran = graph.trace.nodes  # only what the last forward computed: never a value of an earlier pass
+    computed = [node for node in gate_nodes if ran[node.name].forward is not None]
     if gate_nodes and not computed:
         raise BackwardError(
             "audit() checks each gate at the inputs of the last forward, and no forward has run: "
@@ -492,7 +507,7 @@ def _audit_node(node, rng: np.random.Generator, eps: float, rtol: float, atol: f
     try:
         with np.errstate(all="ignore"):  # a non-finite value is reported in the row, not warned about
             measured = _measure(gate, [source.value for source in node.inputs], None, rng, eps)
-    except _GATE_INPUT_ERRORS as error:
+    except INPUT_ERRORS as error:
         return row(math.nan, False, f"the check's forward or backward raised {type(error).__name__}: {error}")
     broken = _broken_contract(measured)
     if broken:
@@ -506,8 +521,8 @@ def _audit_node(node, rng: np.random.Generator, eps: float, rtol: float, atol: f
             largest.append(math.nan)
             continue
         got = np.asarray(got, dtype=np.float64)
-        error = np.abs(got - expected)
-        bad = _outside(error, expected, rtol, atol)
+        difference = np.abs(got - expected)
+        bad = _outside(difference, expected, rtol, atol)
         at_kink = np.zeros_like(bad)
         for element in map(tuple, np.argwhere(bad)):
             slopes = _kink_slopes(measured, index, element, got[element], eps, rtol, atol)
@@ -515,11 +530,11 @@ def _audit_node(node, rng: np.random.Generator, eps: float, rtol: float, atol: f
                 at_kink[element] = True
                 kinks.append((where, element, slopes, got[element]))
         bad &= ~at_kink
-        kept = error[~at_kink]
+        kept = difference[~at_kink]
         if kept.size:
             largest.append(float(np.max(kept)))
         if np.any(bad):
-            failures.append(f"{where}, {_mismatch(got, expected, error, bad, rtol, atol)}")
+            failures.append(f"{where}, {_mismatch(got, expected, difference, bad, rtol, atol)}")
     max_error = float(np.max(largest)) if largest else 0.0  # NaN wins, as it should
     notes = failures[:1]  # the first failing input, as check_gate would report it
     if kinks:

@@ -22,11 +22,14 @@ import numpy as np
 from gates import Gate, shape_of
 from graph.errors import DTypeError
 from graph.forward_mode import propagate
-from graph.graph import ComputationalGraph, _ancestors_and_self
+from graph.graph import ComputationalGraph
+from graph.node import NodeKind
+from graph.plan import ancestors
 
 __all__ = ["jacobian"]
 
 MODES = ("auto", "forward", "reverse")
+_WRT_KINDS = (NodeKind.INPUT, NodeKind.PARAMETER)  # what a Jacobian can be taken with respect to
 
 
 def jacobian(
@@ -130,11 +133,11 @@ def _graph_jacobian(graph: ComputationalGraph, feeds: Mapping[str, Any], wrt, ou
     value = graph.forward(feeds, outputs=name)
     many = wrt is None or isinstance(wrt, (list, tuple))
     if wrt is None:
-        reaching = _ancestors_and_self([graph[name]])
-        wrt = [n.name for n in graph.nodes if n.kind in ("input", "parameter") and n.requires_grad and n in reaching]
+        reaching = ancestors([graph[name]])
+        wrt = [n.name for n in graph.nodes if n.kind in _WRT_KINDS and n.requires_grad and n in reaching]
     nodes = [graph[item] for item in (wrt if many else [wrt])]
     for node in nodes:
-        if node.kind not in ("input", "parameter"):
+        if node.kind not in _WRT_KINDS:
             raise ValueError(f"jacobian with respect to {node.kind} {node.name!r}: only inputs and parameters qualify")
     if mode == "auto" and not all(node.requires_grad for node in nodes):
         mode = "forward"

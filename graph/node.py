@@ -7,6 +7,7 @@ arrays mixed in become constant nodes.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,14 +38,29 @@ from gates import (
     shape_of,
 )
 from graph.errors import DTypeError, GateError
+from graph.values import parameter_value
 
 if TYPE_CHECKING:
     from gates import Gate
-    from graph.graph import ComputationalGraph
+    from graph.builder import GraphBuilder
 
-__all__ = ["Node"]
+__all__ = ["NodeKind", "Node", "GateNode"]
 
-KINDS = ("input", "parameter", "constant", "gate")
+
+class NodeKind(str, Enum):
+    """What a node is. A ``str``, so ``node.kind == "gate"`` and f-strings read as before.
+
+    >>> NodeKind.GATE == "gate", f"{NodeKind.PARAMETER}"
+    (True, 'parameter')
+    """
+
+    INPUT = "input"  # fed at each forward
+    PARAMETER = "parameter"  # holds a value optimisers update
+    CONSTANT = "constant"  # holds a value that never changes
+    GATE = "gate"  # applies its gate to its inputs
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class Node:
@@ -54,9 +70,10 @@ class Node:
     ----------
     name : str
         Unique in its graph.
-    kind : {"input", "parameter", "constant", "gate"}
+    kind : NodeKind
+        ``"input"``, ``"parameter"``, ``"constant"`` or ``"gate"`` (a ``str`` enum).
     gate : Gate or None
-        The operation, for gate nodes.
+        The operation, for gate nodes (:class:`GateNode`); None for leaves.
     inputs : tuple of Node
         The nodes feeding the gate, in argument order (empty for leaves).
     requires_grad : bool
@@ -88,6 +105,17 @@ class Node:
         The ``graph.scope(...)`` the node was created in, e.g. ``"layer1"``.
     """
 
+    graph: GraphBuilder
+    name: str
+    kind: NodeKind
+    gate: Gate | None
+    inputs: tuple[Node, ...]
+    requires_grad: bool
+    version: int
+    grad: Any
+    input_grads: tuple[Any, ...] | None
+    scope: str | None
+
     __slots__ = (
         "graph",
         "name",
@@ -105,9 +133,9 @@ class Node:
 
     def __init__(
         self,
-        graph: ComputationalGraph,
+        graph: GraphBuilder,
         name: str,
-        kind: str,
+        kind: NodeKind,
         *,
         gate: Gate | None = None,
         inputs: tuple[Node, ...] = (),
@@ -128,11 +156,9 @@ class Node:
     def value(self, value) -> None:
         # The engine commits a pass's values to ``_value`` directly: ``version``
         # counts the changes made from outside, to the leaves' values.
-        if self.kind == "parameter" and not (type(value) is np.ndarray and value.dtype.kind == "f"):
+        if self.kind is NodeKind.PARAMETER and not (type(value) is np.ndarray and value.dtype.kind == "f"):
             # a list would reach the gates as a list (its gradient summed to one number), an
             # integer array would break the next step: checked as g.parameter checks the first value
-            from graph.graph import parameter_value  # not at the top: graph.graph imports this module
-
             value = parameter_value(self.name, value)
         self._value = value
         self.version += 1
@@ -280,6 +306,17 @@ class Node:
     def minimum(self, other) -> Node:
         """Element-wise min(self, other); ties send the gradient to ``self``."""
         return self._apply(MinGate(), other)
+
+
+class GateNode(Node):
+    """A node that applies its gate to its inputs: ``kind`` is ``NodeKind.GATE`` and ``gate`` is never None.
+
+    The builder makes one per gate, always with its gate; ``isinstance(node,
+    GateNode)`` tells mypy, and readers, that ``node.gate`` is there.
+    """
+
+    __slots__ = ()
+    gate: Gate
 
 
 def _make(gate_class: type[Gate], *arguments) -> Gate:

@@ -22,7 +22,7 @@ from gates import shape_of
 from graph.errors import BackwardError, NodeNotFoundError, ShapeError
 
 if TYPE_CHECKING:
-    from graph.node import Node
+    from graph.node import Node, NodeKind
     from graph.plan import BackwardPlan, Plan
 
 __all__ = ["Trace", "NodeRecord", "EdgeRecord", "FanOut", "PassRecord", "BackwardRecord", "read_only"]
@@ -35,8 +35,8 @@ class NodeRecord(NamedTuple):
     ----------
     name : str
         The node's name.
-    kind : str
-        ``"input"``, ``"parameter"``, ``"constant"`` or ``"gate"``, as ``Node.kind``.
+    kind : NodeKind
+        ``"input"``, ``"parameter"``, ``"constant"`` or ``"gate"``, as ``Node.kind`` (a ``str`` enum).
     value
         What the traced forward computed here (for a gate), was fed (an
         input) or read (a parameter or constant); None when that forward did
@@ -53,7 +53,7 @@ class NodeRecord(NamedTuple):
     """
 
     name: str
-    kind: str
+    kind: NodeKind
     value: Any
     forward: int | None
     grad: Any
@@ -114,12 +114,15 @@ class FanOut(NamedTuple):
 
 
 class BackwardRecord(NamedTuple):
-    """What one backward pass kept: the lists it worked in, by slot of the forward's plan."""
+    """What one backward pass leaves: the lists it worked in, by slot of the forward's plan.
 
-    output: str  # the output the backward started from
-    plan: BackwardPlan
-    grads: list[Any]  # dL/d(node) by slot; None where the pass did not reach
-    sent: list[Any]  # by slot: what the gate's backward returned (one entry per input); None where it did not run
+    The passes return it (graph/passes.py) and the graph keeps it for the trace.
+    """
+
+    plan: BackwardPlan  # its output is plan.output
+    grads: list[Any]  # dL/d(node); None where the pass did not reach
+    owned: list[bool]  # True where grads[slot] is an array the pass made (a sum), safe to add into
+    sent: list[Any]  # what the gate's backward returned, one entry per input; None where it did not run
 
 
 @dataclass
@@ -142,8 +145,8 @@ class Trace:
 
     ``g.trace`` returns it. It is read-only: records are named tuples,
     mappings are read-only, arrays are read-only views of the pass's own
-    arrays (not copies). A later pass does not change a trace taken before
-    it; take ``g.trace`` again to see the new one.
+    arrays (not copies). A later pass, forward or backward, does not change a
+    trace taken before it; take ``g.trace`` again to see the new one.
 
     Attributes
     ----------
@@ -161,7 +164,7 @@ class Trace:
         The gate nodes whose backward ran, in the order they ran.
     nodes : Mapping[str, NodeRecord]
         Every node of the graph (as it was when the trace was taken), in
-        the graph's order; nodes the traced forward did not run have
+        its topological order (``g.nodes``); nodes the traced forward did not run have
         ``value`` and ``forward`` None.
     edges : tuple of EdgeRecord
         Every edge into a gate the traced forward ran, gate by gate in the
@@ -188,10 +191,11 @@ class Trace:
     -4.0
     """
 
-    __slots__ = ("_record", "_graph_nodes", "_built", "_local")
+    __slots__ = ("_record", "_backward", "_graph_nodes", "_built", "_local")
 
     def __init__(self, record: PassRecord | None, graph_nodes: list[Node]) -> None:
         self._record = record
+        self._backward = None if record is None else record.backward  # a later backward replaces the record's
         self._graph_nodes = graph_nodes
         self._built: _Built | None = None
         self._local: dict[tuple[str, int], Any] = {}
@@ -216,12 +220,11 @@ class Trace:
 
     @property
     def backward(self) -> str | None:
-        back = None if self._record is None else self._record.backward
-        return None if back is None else back.output
+        return None if self._backward is None else self._backward.plan.output
 
     @property
     def backward_order(self) -> tuple[str, ...]:
-        back = None if self._record is None else self._record.backward
+        back = self._backward
         if back is None:
             return ()
         return tuple(step.node.name for step in back.plan.steps if back.sent[step.slot] is not None)
@@ -312,7 +315,7 @@ class Trace:
     def _build(self) -> _Built:
         """The named records, built on first use."""
         if self._built is None:
-            self._built = _build(self._record, self._graph_nodes)
+            self._built = _build(self._record, self._backward, self._graph_nodes)
         return self._built
 
 
@@ -324,12 +327,11 @@ class _Built(NamedTuple):
     slots: dict[str, int]
 
 
-def _build(record: PassRecord | None, graph_nodes: list[Node]) -> _Built:
+def _build(record: PassRecord | None, back: BackwardRecord | None, graph_nodes: list[Node]) -> _Built:
     if record is None:
         nodes = {node.name: NodeRecord(node.name, node.kind, None, None, None) for node in graph_nodes}
         return _Built(MappingProxyType(nodes), (), {}, {}, {})
     order, values = record.plan.order, record.values
-    back = record.backward
     grads: list[Any] = back.grads if back is not None else [None] * len(order)
     sent: list[Any] = back.sent if back is not None else [None] * len(order)
     wanted = {step.slot: step.wanted for step in back.plan.steps} if back is not None else {}

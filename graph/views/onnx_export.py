@@ -18,10 +18,10 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 
 from graph.errors import OnnxExportError
+from graph.plan import ancestors
 from graph.views.text import output_names
 
 if TYPE_CHECKING:
@@ -98,9 +98,8 @@ def export_onnx(
     names = output_names(graph, outputs)
     if feeds is not None:
         graph.forward(feeds, outputs=names)
-    dag = graph.dag
-    needed = set(names).union(*(nx.ancestors(dag, name) for name in names))
-    nodes = [node for node in graph.nodes if node.name in needed]
+    needed = ancestors([graph[name] for name in names])
+    nodes = [node for node in graph.nodes if node in needed]
     unrun = [node.name for node in nodes if node.value is None]
     if unrun:
         raise OnnxExportError(

@@ -202,9 +202,10 @@ def test_branches_that_need_no_gradient_are_not_visited():
 
 
 def test_the_plan_is_built_once_and_rebuilt_after_a_change(monkeypatch):
-    walks = []  # each plan (forward, and backward per output) walks the graph once when built
-    real_walk = graph_module._ancestors_and_self
-    monkeypatch.setattr(graph_module, "_ancestors_and_self", lambda nodes: walks.append(1) or real_walk(nodes))
+    walks = []  # each plan (forward, and backward per output) is made once, then cached
+    real_forward, real_backward = graph_module.forward_plan, graph_module.backward_plan
+    monkeypatch.setattr(graph_module, "forward_plan", lambda *args: walks.append(1) or real_forward(*args))
+    monkeypatch.setattr(graph_module, "backward_plan", lambda *args: walks.append(1) or real_backward(*args))
     g = first_circuit()
     for _ in range(3):
         g.forward(x=-2.0, y=5.0, z=-4.0)

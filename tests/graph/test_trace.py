@@ -124,6 +124,21 @@ def test_a_trace_is_a_snapshot_of_its_pass():
     assert g.trace.forward == 2 and g.trace.nodes["f"].value == 2.0 and g.trace.nodes["x"].grad is None
 
 
+def test_a_later_backward_does_not_change_a_trace_taken_before_it():
+    g = ComputationalGraph()
+    x = g.input("x")
+    g.add_gate(MultiplyGate(), x, 2.0, name="double")
+    g.add_gate(MultiplyGate(), x, x, name="square")
+    g.forward(x=3.0)
+    g.backward(output="double")
+    before = g.trace
+    g.backward(output="square")
+    assert before.backward == "double" and before.nodes["x"].grad == 2.0
+    assert before.backward_order == ("double",)
+    after = g.trace
+    assert after.backward == "square" and after.nodes["x"].grad == 6.0 and after.forward == before.forward
+
+
 def test_a_failed_forward_leaves_the_last_successful_trace():
     g = ComputationalGraph()
     a, b = g.input("a"), g.input("b")

@@ -1,0 +1,196 @@
+"""The passes: the forward and the backward loop over a plan, checking every gate's contract.
+
+Forward calls ``gate.forward(*values)`` step by step; backward walks the
+steps in reverse, calls ``gate.backward(upstream)``, checks what came back
+(one gradient per input, each shaped like its input, finite on request) and
+sums where a node fans out. Both work in lists indexed by the plan's slots,
+which the trace keeps afterwards; neither knows a particular gate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from gates import shape_of
+from graph.errors import GateContractError, GateError, NonFiniteError
+from graph.messages import all_finite, arguments, describe, non_finite, statistics
+from graph.plan import BackwardPlan, Plan, ResultSlot
+from graph.trace import BackwardRecord
+
+__all__ = ["INPUT_ERRORS", "run_forward", "run_backward", "hand_over", "collector_paused"]
+
+# What a gate raises when its inputs do not suit it; the passes re-raise these
+# as GateError naming the node. Anything else is a bug and passes unchanged.
+INPUT_ERRORS = (ValueError, TypeError, ArithmeticError, IndexError)
+
+
+def run_forward(plan: Plan, values: list[Any], check_finite: bool = False) -> None:
+    """Compute every gate of ``plan`` into ``values``, whose leaves' slots are filled already."""
+    with collector_paused():
+        for node, gate, inputs, slot in plan.steps:
+            arguments_in = [values[i] for i in inputs]
+            try:
+                value = gate.forward(*arguments_in)
+            except INPUT_ERRORS as error:
+                raise GateError(
+                    f"forward of {describe(node)} failed on {arguments(node, arguments_in)}: {error}"
+                ) from error
+            values[slot] = float(value) if type(value) is np.float64 else value
+            if check_finite and not all_finite(value):
+                raise NonFiniteError(
+                    f"forward of {describe(node)} produced {non_finite(value)}; its inputs: "
+                    + "; ".join(f"{i.name} {statistics(v)}" for i, v in zip(node.inputs, arguments_in))
+                )
+
+
+def run_backward(back: BackwardPlan, values: list[Any], seed, check_finite: bool = False) -> BackwardRecord:
+    """Send ``seed`` back from ``back.output_slot`` through the gates, summing where a node fans out."""
+    grads: list[Any] = [None] * len(values)
+    owned = [False] * len(values)
+    sent: list[Any] = [None] * len(values)
+    grads[back.output_slot] = seed
+    with collector_paused():
+        for node, gate, inputs, slot, wanted in back.steps:
+            upstream = grads[slot]
+            if upstream is None:
+                continue
+            try:
+                result = gate.backward(upstream)
+            except INPUT_ERRORS as error:
+                raise GateError(f"backward of {describe(node)} failed: {error}") from error
+            if not isinstance(result, (tuple, list)) or len(result) != len(inputs):
+                count = len(result) if isinstance(result, (tuple, list)) else type(result).__name__
+                raise GateContractError(
+                    f"{describe(node)}: backward must return a tuple of {len(inputs)} gradients, "
+                    f"one per input, got {count}"
+                )
+            sent[slot] = result
+            for position, grad_in in enumerate(result):
+                if grad_in is None or not wanted[position]:
+                    continue
+                input_slot = inputs[position]
+                if shape_of(grad_in) != shape_of(values[input_slot]):
+                    raise GateContractError(
+                        f"{describe(node)}: backward returned a gradient of shape {shape_of(grad_in)} for "
+                        f"input {position} ({node.inputs[position].name!r}), "
+                        f"expected its shape {shape_of(values[input_slot])}"
+                    )
+                if type(grad_in) is np.float64:
+                    grad_in = float(grad_in)
+                if check_finite and not all_finite(grad_in):
+                    raise NonFiniteError(
+                        f"backward of {describe(node)} sent {non_finite(grad_in)} to input {position} "
+                        f"({node.inputs[position].name!r}, value {statistics(values[input_slot])}); "
+                        f"upstream {statistics(upstream)}"
+                    )
+                current = grads[input_slot]
+                if current is None:
+                    grads[input_slot] = grad_in
+                elif owned[input_slot]:
+                    current += grad_in
+                else:  # the first gradient may be a gate's cached array or another's upstream: add into a new one
+                    grads[input_slot] = current + grad_in
+                    owned[input_slot] = isinstance(grads[input_slot], np.ndarray)
+    return BackwardRecord(back, grads, owned, sent)
+
+
+def hand_over(results: list[ResultSlot], found: BackwardRecord, values: list[Any]) -> dict[str, Any]:
+    """The gradients of inputs and parameters by name, each an array the caller owns.
+
+    A gradient is kept as the gate made it when it is already ours alone: an
+    array the pass summed (``owned``), or a gate's fresh result, or a view of
+    one (matmul reshapes its product). Otherwise it is copied, in the layout
+    of the node's value: a read-only array (sum's broadcast view), an array
+    that is, or views, another node's gradient (an add passes its upstream to
+    both inputs), the seed, or a value of the pass, or one handed out already.
+    The copy replaces the pass's own entry in ``found.grads``.
+    """
+    grads, owned = found.grads, found.owned
+    handed: dict[str, Any] = {}
+    given: set[int] = set()  # ids of the arrays handed to a node already
+    shared = None  # ids of the arrays others can see, collected at the first gradient that needs it
+    for name, slot in results:
+        grad = grads[slot]
+        if grad is None:
+            continue
+        if isinstance(grad, np.ndarray):
+            if not owned[slot]:
+                if shared is None:
+                    result_slots = {s for _, s in results}
+                    shared = _array_ids(grads[i] for i in range(len(grads)) if i not in result_slots)
+                    shared |= _array_ids(values)
+                if _needs_copy(grad, shared, given):
+                    grad = grads[slot] = _copy_like(grad, values[slot])
+            given.add(id(grad if grad.base is None else grad.base))
+        handed[name] = grad
+    return handed
+
+
+def _needs_copy(grad: np.ndarray, shared: set[int], given: set[int]) -> bool:
+    """Whether ``grad``'s memory may be seen by someone else: the engine, a gate, the caller."""
+    if not grad.flags.writeable:
+        return True
+    owner = grad if grad.base is None else grad.base
+    if not (isinstance(owner, np.ndarray) and owner.base is None):  # a view of a buffer we cannot trace
+        return True
+    return id(grad) in shared or id(owner) in shared or id(owner) in given
+
+
+def _array_ids(items: Iterable[Any]) -> set[int]:
+    """The ids of the arrays among ``items`` and of the arrays they are views of."""
+    ids = set()
+    for item in items:
+        if isinstance(item, np.ndarray):
+            ids.add(id(item))
+            if item.base is not None:
+                ids.add(id(item.base))
+    return ids
+
+
+def _copy_like(grad: np.ndarray, value) -> np.ndarray:
+    """A writable copy of ``grad`` laid out as ``value`` is (C order for a C-contiguous parameter)."""
+    copy = np.empty_like(value, dtype=grad.dtype) if isinstance(value, np.ndarray) else np.empty(grad.shape, grad.dtype)
+    np.copyto(copy, grad)
+    return copy
+
+
+class _CollectorPause:
+    """Python's cyclic garbage collector, paused while any pass of any graph in any thread runs.
+
+    A pass creates no reference cycles, so reference counting frees all it
+    allocates; but its allocations trigger collections that traverse every
+    node of a large graph. Measured on a 100,000-gate scalar graph: backward
+    9.6 -> 4.1 us per gate. The collector's switch is process-wide, so the
+    pauses are counted under a lock: the first to start records whether the
+    collector was on and turns it off, the last to end turns it back on, and
+    passes that overlap (nested, or in two threads) never leave it off.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._was_enabled = False
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._was_enabled:
+                    gc.enable()
+
+
+collector_paused = _CollectorPause()

@@ -4,6 +4,7 @@ themes, legend and dpi of the diagram itself."""
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import struct
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 
 import gates
 from graph import ComputationalGraph
-from graph.views.diagram import GRAD_COLOR, THEMES, VALUE_COLOR, render, to_dot, to_svg
+from graph.views.diagram import GRAD_COLOR, THEMES, VALUE_COLOR, to_dot, to_svg
 from graph.views.tikz import latex_text, slide_steps, to_tikz
 from models import lecture
 
@@ -84,10 +85,7 @@ def test_the_lecture_circuit_compiles_to_one_page_with_its_names_and_numbers(tmp
 
 def test_the_page_is_graphvizs_bounding_box_and_every_shape_sits_where_graphviz_put_it(tmp_path):
     g = lecture.first_circuit()
-    dot = to_dot(g, legend=True)
-    import json
-
-    layout = json.loads(dot.pipe(format="json"))
+    layout = json.loads(to_dot(g, legend=True).pipe(format="json"))
     width, height = (float(number) for number in layout["bb"].split(",")[2:])
     tex = to_tikz(g)
     assert f"paperwidth={width:.2f}bp,paperheight={height:.2f}bp" in tex
@@ -132,8 +130,13 @@ def test_names_with_latex_special_characters_are_escaped_and_come_out_as_written
     for name in NASTY:
         # OT1 fonts draw \_ as a rule, which pdftotext does not read as a character
         assert name.replace("_", "") in words, name
-    slides = compile_tex(g.render(tmp_path / "nasty_steps.tex", steps=True))
-    assert pdf_pages(slides) == len(slide_steps(g))
+    small = ComputationalGraph()  # the slides' captions name the nodes too
+    small.add_gate(gates.MultiplyGate(), small.input("R&D"), small.input("$x"), name="50%_{y}")
+    small.forward({"R&D": 2.0, "$x": 3.0})
+    small.backward()
+    slides = compile_tex(small.render(tmp_path / "nasty_steps.tex", steps=True))
+    assert pdf_pages(slides) == len(slide_steps(small)) == 4
+    assert "50% {y} sends gradients back to its inputs" in pdf_text(slides, 4)  # the underscore: a rule, a gap
 
 
 @pytest.mark.parametrize(
@@ -213,16 +216,16 @@ def test_the_slides_reveal_values_forward_then_gradients_backward_page_by_page(t
     assert "q sends gradients back to its inputs" in pdf_text(pdf, 6)
 
 
-def test_slides_of_the_sigmoid_neuron_have_a_page_per_forward_and_backward_step(tmp_path):
-    g = lecture.sigmoid_neuron()
+def test_slides_of_the_patterns_circuit_have_a_page_per_forward_and_backward_step(tmp_path):
+    g = lecture.patterns_circuit()
     trace = g.trace
     gates_run = sum(trace.nodes[name].kind == "gate" for name in trace.order)
     pdf = compile_tex(g.render(tmp_path / "neuron.tex", steps=True))
     assert pdf_pages(pdf) == (1 + gates_run) + (1 + len(trace.backward_order))
     last = pdf_text(pdf, pdf_pages(pdf))
-    for number in ("0.7311", "-0.1966", "0.3932", "-0.5898", "-0.3932"):
-        assert number in last.split()
-    assert "-0.5898" not in pdf_text(pdf, 1 + gates_run).split()  # no gradient before the backward
+    for name, grad in (("x", -8), ("y", 6), ("z", 2), ("w", 0)):  # the docstring's gradients
+        assert str(grad) in last.split(), name
+    assert "-20" in last.split() and "-8" not in pdf_text(pdf, 1 + gates_run).split()  # no gradient before backward
 
 
 def test_slides_after_a_forward_only_step_through_the_forward(tmp_path):

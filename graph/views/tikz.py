@@ -192,7 +192,9 @@ def to_tikz(
     steps : bool, default False
         Write a beamer document that steps through the last forward pass,
         then the last backward pass, one page per :func:`slide_steps` entry; the
-        node each page is about is outlined.
+        node each page is about is outlined. The layout is ``compact=True``
+        unless told otherwise; for a long chain, ``rankdir="TB"`` may fit a
+        slide better.
     document : bool, default True
         A whole document that ``pdflatex`` compiles (a page the picture's
         size); False gives the ``tikzpicture`` alone, to ``\input`` into a
@@ -224,6 +226,8 @@ def to_tikz(
     >>> r"{\ensuremath{-}12}" in tex and r"{\ensuremath{-}4}" in tex
     True
     """
+    if steps:
+        options.setdefault("compact", True)  # the animation's tighter spacing: a larger picture on the slide
     dot = to_dot(graph, legend=legend, **options)
     if shutil.which(engine) is None:
         raise GraphvizNotFoundError(
@@ -351,8 +355,10 @@ class _Picture:
 
     def tex(self) -> str:
         definitions = [rf"\definecolor{{{name}}}{{HTML}}{{{code[1:].upper()}}}" for code, name in self.colors.items()]
-        # The box is Graphviz's, whatever TeX's fonts make of the text: the page and the slides' scale fit it.
-        box = rf"\useasboundingbox (0bp,0bp) rectangle {_point(self.width, self.height)};"
+        # The box is Graphviz's, whatever TeX's fonts make of the text, so the page and the slides' scale fit it;
+        # with Graphviz's own margin of 4 points, so that lines on the edge of the layout are drawn whole.
+        corner = _point(self.width + _MARGIN, self.height + _MARGIN)
+        box = rf"\useasboundingbox {_point(-_MARGIN, -_MARGIN)} rectangle {corner};"
         begin = r"\begin{tikzpicture}[line cap=round, line join=round, baseline=(current bounding box.south)]"
         return "\n".join([begin, *definitions, box, *self.lines, r"\end{tikzpicture}"])
 
@@ -410,6 +416,7 @@ class _Picture:
                 self.lines += [rf"\only<{page}>{{{shape}}}" for shape in shapes if shape]
 
 
+_MARGIN = 4.0
 _NAMED = {"black": "#000000", "white": "#ffffff", "transparent": "#fffffe00", "none": "#fffffe00"}
 
 
@@ -502,7 +509,8 @@ def _standalone(picture: _Picture) -> str:
         _PREAMBLE
         + r"\documentclass{article}"
         + "\n"
-        + rf"\usepackage[paperwidth={picture.width:.2f}bp,paperheight={picture.height:.2f}bp,margin=0pt]{{geometry}}"
+        + rf"\usepackage[paperwidth={picture.width + 2 * _MARGIN:.2f}bp,"
+        + rf"paperheight={picture.height + 2 * _MARGIN:.2f}bp,margin=0pt]{{geometry}}"
         + "\n"
         + "\\usepackage{tikz}\n\\pagestyle{empty}\n\\setlength{\\topskip}{0pt}\n\\begin{document}\n\\noindent\n"
         + picture.tex()
@@ -511,9 +519,9 @@ def _standalone(picture: _Picture) -> str:
 
 
 def _beamer(picture: _Picture, pages: list[Step]) -> str:
-    # 16:9 slides are 160 mm by 90 mm (453 by 255 bp): the picture is scaled into the text width (about
-    # 390 bp) and the height the title and the caption leave.
-    scale = min(390 / picture.width, 165 / picture.height)
+    # 16:9 slides are 160 mm by 90 mm (453 by 255 bp): the picture is scaled into the text width (425 bp
+    # between margins of 4 mm) and the height the title and the caption leave.
+    scale = min(425 / (picture.width + 2 * _MARGIN), 180 / (picture.height + 2 * _MARGIN))
     forward = sum(step.phase == "forward" for step in pages)
     dark = _luminance(picture.background) < 0.5
     text = "white" if dark else "black"
@@ -521,6 +529,7 @@ def _beamer(picture: _Picture, pages: list[Step]) -> str:
         _PREAMBLE + r"\documentclass[aspectratio=169]{beamer}",
         r"\usepackage{tikz}",
         r"\setbeamertemplate{navigation symbols}{}",
+        r"\setbeamersize{text margin left=4mm, text margin right=4mm}",
         rf"\definecolor{{ggbackground}}{{HTML}}{{{picture.background[1:].upper()}}}",
         r"\setbeamercolor{background canvas}{bg=ggbackground}",
         rf"\setbeamercolor{{frametitle}}{{fg={text}}}",

@@ -88,7 +88,7 @@ def test_the_page_is_graphvizs_bounding_box_and_every_shape_sits_where_graphviz_
     layout = json.loads(to_dot(g, legend=True).pipe(format="json"))
     width, height = (float(number) for number in layout["bb"].split(",")[2:])
     tex = to_tikz(g)
-    assert f"paperwidth={width:.2f}bp,paperheight={height:.2f}bp" in tex
+    assert f"paperwidth={width + 8:.2f}bp,paperheight={height + 8:.2f}bp" in tex  # and 4 points around
     for item in layout["objects"]:
         for op in item.get("_draw_", []):
             if op["op"] == "E":  # the gates' ellipses, at Graphviz's centres and radii
@@ -97,7 +97,7 @@ def test_the_page_is_graphvizs_bounding_box_and_every_shape_sits_where_graphviz_
     pdf = compile_tex(Path(g.render(tmp_path / "f.tex")))
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     size = re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info)
-    assert abs(float(size.group(1)) - width) < 1 and abs(float(size.group(2)) - height) < 1
+    assert abs(float(size.group(1)) - width - 8) < 1 and abs(float(size.group(2)) - height - 8) < 1
 
 
 def test_the_picture_alone_goes_into_a_document(tmp_path):

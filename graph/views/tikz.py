@@ -45,15 +45,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from graph.errors import GraphvizNotFoundError
+from graph.views.animate import FOCUS_COLOR  # the node a slide is about is outlined as the page highlights it
 from graph.views.diagram import to_dot
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
 
-__all__ = ["to_tikz", "write_tikz", "slide_steps", "Step", "latex_text", "HIGHLIGHT_COLOR"]
-
-# The node a slide is about is outlined in this colour (the animation's focus colour).
-HIGHLIGHT_COLOR = "#e69500"
+__all__ = ["to_tikz", "write_tikz", "slide_steps", "Step", "latex_text"]
 
 # Symbols the views write, as LaTeX that pdflatex's default fonts have; anything else non-ASCII
 # that is not a Latin letter is written as its code point, visibly, rather than failing to compile.
@@ -405,7 +403,7 @@ class _Picture:
         assert self.reveal is not None
         statements = {note.data["node"]: key for key, note in self.notes.items() if "node" in note.data}
         by_id = {item.get("id"): item for item in nodes}
-        color = self.color(HIGHLIGHT_COLOR)
+        color = self.color(FOCUS_COLOR)
         for page, names in self.reveal.focus.items():
             for name in names:
                 item = by_id.get(statements.get(name))

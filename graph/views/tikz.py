@@ -352,11 +352,13 @@ class _Picture:
             self._highlights(nodes)
 
     def tex(self) -> str:
-        definitions = [rf"\definecolor{{{name}}}{{HTML}}{{{code[1:].upper()}}}" for code, name in self.colors.items()]
         # The box is Graphviz's, whatever TeX's fonts make of the text, so the page and the slides' scale fit it;
         # with Graphviz's own margin of 4 points, so that lines on the edge of the layout are drawn whole.
         corner = _point(self.width + _MARGIN, self.height + _MARGIN)
         box = rf"\useasboundingbox {_point(-_MARGIN, -_MARGIN)} rectangle {corner};"
+        if self.background != "#ffffff":  # Graphviz fills its layout's box; the margin takes the colour too
+            box += rf" \fill[{self.color(self.background)}] {_point(-_MARGIN, -_MARGIN)} rectangle {corner};"
+        definitions = [rf"\definecolor{{{name}}}{{HTML}}{{{code[1:].upper()}}}" for code, name in self.colors.items()]
         begin = r"\begin{tikzpicture}[line cap=round, line join=round, baseline=(current bounding box.south)]"
         return "\n".join([begin, *definitions, box, *self.lines, r"\end{tikzpicture}"])
 

@@ -297,7 +297,6 @@ class _Reveal:
         self.value_page: dict[str, int] = {}
         self.grad_page: dict[str, int] = {}
         self.seed: int | None = None
-        self.pages = len(pages)
         self.focus: dict[int, tuple[str, ...]] = {}
         for step in pages:
             self.focus[step.number] = step.nodes
@@ -322,7 +321,7 @@ class _Reveal:
                 return self.seed  # the output's arrow: the seed
             return self._latest(self.grad_page, data.get("target"), data.get("target-scope"))
         if role == "gg-sum" and "node" in data:
-            return max((self.grad_page.get(name, 0) for name in self.senders.get(data["node"], [])), default=None)
+            return max((self.grad_page.get(name, 0) for name in self.senders.get(data["node"], [])), default=0) or None
         return None
 
     def _latest(self, pages: dict[str, int], name: str | None, scope: str | None) -> int | None:
@@ -336,7 +335,7 @@ class _Picture:
     """The TikZ commands for one Graphviz JSON layout, and the colours they use."""
 
     def __init__(self, layout: dict[str, Any], notes: Mapping[str, Any], reveal: _Reveal | None) -> None:
-        self.layout, self.notes, self.reveal = layout, notes, reveal
+        self.notes, self.reveal = notes, reveal
         self.colors: dict[str, str] = {}  # "#rrggbb" -> its name in the picture
         left, bottom, right, top = (float(number) for number in layout["bb"].split(","))
         self.width, self.height = right - left, top - bottom

@@ -228,6 +228,19 @@ def test_slides_of_the_patterns_circuit_have_a_page_per_forward_and_backward_ste
     assert "-20" in last.split() and "-8" not in pdf_text(pdf, 1 + gates_run).split()  # no gradient before backward
 
 
+def test_a_fan_outs_sum_appears_once_every_branch_has_sent(tmp_path):
+    g = ComputationalGraph()
+    x = g.input("x")
+    x * x + x  # d/dx = 2x + 1 = 7 at x = 3, from three uses of x
+    g.forward(x=3.0)
+    g.backward()
+    pdf = compile_tex(g.render(tmp_path / "fan.tex", steps=True, explain=True))
+    pages = pdf_pages(pdf)
+    assert pages == len(slide_steps(g)) == 6
+    sums = [page for page in range(1, pages + 1) if "Σ3+3+1=7" in pdf_text(pdf, page).replace(" ", "")]
+    assert sums == [6]
+
+
 def test_slides_after_a_forward_only_step_through_the_forward(tmp_path):
     g = lecture.first_circuit(run=False)
     g.forward(lecture.FIRST_CIRCUIT_FEEDS)

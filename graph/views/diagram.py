@@ -23,6 +23,9 @@ finds them without knowing colours or Graphviz's ids:
     One node of the graph; ``data-kind`` is input, parameter, constant or gate.
 ``<g class="node gg-box" data-scope="net">``
     A collapsed scope (``collapse=``), drawn as one box.
+``<g class="node gg-legend">``
+    The legend (``legend=True``), its lines ``gg-legend-value``,
+    ``gg-legend-grad`` and ``gg-legend-local``.
 ``<g class="... gg-edge" data-source="x" data-target="q">``
     Every piece of one drawn edge: its lines (``class="edge gg-edge"``) and,
     where it has a label, the label (``class="node gg-edge gg-edge-label"``).

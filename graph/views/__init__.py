@@ -5,6 +5,8 @@
 - :mod:`graph.views.text`: numbers, array summaries, chain-rule lines and
   fan-out sums, written once for every view;
 - :mod:`graph.views.diagram`: the lecture-style diagram (DOT, SVG, PNG, PDF);
+- :mod:`graph.views.tikz`: the diagram as a TikZ picture, and beamer slides that step
+  through the passes;
 - :mod:`graph.views.explain`: the backward pass in words;
 - :mod:`graph.views.animate`: the step-through HTML page, built from the
   files in ``graph/views/page/``;

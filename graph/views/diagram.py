@@ -1,4 +1,4 @@
-"""Diagrams of a graph in the lecture's style: DOT text, SVG, PNG and PDF.
+"""Diagrams of a graph in the lecture's style: DOT text, SVG, PNG and PDF (and TikZ, through :mod:`graph.views.tikz`).
 
 The diagram reads the engine's trace of the last pass (through
 :class:`graph.views.record.LastPass`) and never runs the graph. Leaves and
@@ -23,6 +23,9 @@ finds them without knowing colours or Graphviz's ids:
     One node of the graph; ``data-kind`` is input, parameter, constant or gate.
 ``<g class="node gg-box" data-scope="net">``
     A collapsed scope (``collapse=``), drawn as one box.
+``<g class="node gg-legend">``
+    The legend (``legend=True``), its lines ``gg-legend-value``,
+    ``gg-legend-grad`` and ``gg-legend-local``.
 ``<g class="... gg-edge" data-source="x" data-target="q">``
     Every piece of one drawn edge: its lines (``class="edge gg-edge"``) and,
     where it has a label, the label (``class="node gg-edge gg-edge-label"``).
@@ -48,7 +51,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import graphviz
 import numpy as np
@@ -68,12 +71,16 @@ __all__ = [
     "mimebundle",
     "RENDER_FORMATS",
     "TEXT_FORMATS",
+    "BITMAP_FORMATS",
     "VALUE_COLOR",
     "GRAD_COLOR",
+    "Theme",
+    "THEMES",
 ]
 
 TEXT_FORMATS = ("dot", "gv")
 RENDER_FORMATS = ("svg", "png", "pdf")
+BITMAP_FORMATS = ("png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp")
 
 _INSTALL_HINT = (
     "Graphviz's `{engine}` program was not found on PATH; it draws the diagrams. Install Graphviz: "
@@ -88,7 +95,59 @@ EXPLAIN_COLOR = "#4b3c8c"
 NOTE_COLOR = "#555555"
 
 _SHAPES = {"input": "box", "parameter": "box3d", "constant": "plaintext", "gate": "ellipse"}
-_FILLS = {"input": "#e8f1fb", "parameter": "#fdf0dc", "constant": "white", "gate": "white"}
+
+
+class Theme(NamedTuple):
+    """The colours of a diagram, by what they draw, and how values and gradients are told apart in print.
+
+    ``value_tag``, ``grad_tag`` and ``local_tag`` are HTML-like tags (``"i"``,
+    ``"b"``) that wrap values, gradients and local-gradient formulas, or ``""``.
+    """
+
+    background: str
+    ink: str  # node outlines and names
+    edge: str
+    value_color: str
+    grad_color: str
+    explain: str
+    note: str
+    input: str  # fills, by kind of node
+    parameter: str
+    constant: str
+    gate: str
+    box: str  # a collapsed scope's fill
+    cluster: str  # a scope's dashed outline
+    value_tag: str = ""
+    grad_tag: str = ""
+    local_tag: str = "i"
+
+
+# light: the lecture's palette (its value and gradient colours are VALUE_COLOR and GRAD_COLOR, which the
+# animation's page also reads); dark: for a projector on a dark slide; print: black and white, gradients in
+# italic and values upright since colour may not print.
+THEMES = {
+    "light": Theme(
+        "white", "black", "#444444", VALUE_COLOR, GRAD_COLOR, EXPLAIN_COLOR, NOTE_COLOR,
+        "#e8f1fb", "#fdf0dc", "white", "white", "#f3f3f3", "#888888",
+    ),
+    "dark": Theme(
+        "#1e1f24", "#e8e8e8", "#b8b8b8", "#7fdc7f", "#ff8a95", "#b9acff", "#b4b4b4",
+        "#21405f", "#4d3b16", "#1e1f24", "#2c2e35", "#33353c", "#8a8a8a",
+    ),
+    "print": Theme(
+        "white", "black", "black", "black", "black", "black", "#444444",
+        "white", "#eeeeee", "white", "white", "#eeeeee", "#666666", "", "i", "",
+    ),
+}  # fmt: skip
+
+
+def _theme(name: str) -> Theme:
+    """The theme called ``name``; the light one with the module's current VALUE_COLOR and GRAD_COLOR."""
+    if name not in THEMES:
+        raise ValueError(f"theme must be one of {', '.join(map(repr, THEMES))}, got {name!r}")
+    return THEMES[name]._replace(value_color=VALUE_COLOR, grad_color=GRAD_COLOR) if name == "light" else THEMES[name]
+
+
 _SCOPE_SHAPE = "folder"
 _TIGHT = {"width": "0", "height": "0"}
 # Where an edge enters and leaves its label node, for each direction of the drawing.
@@ -107,6 +166,8 @@ def to_dot(
     max_elements: int = 6,
     rankdir: str = "LR",
     compact: bool = False,
+    theme: str = "light",
+    legend: bool = False,
 ) -> graphviz.Digraph:
     """The graph as a ``graphviz.Digraph`` drawn like the lecture's circuits.
 
@@ -143,6 +204,12 @@ def to_dot(
     compact : bool, default False
         Tighter spacing, so that a lecture circuit fits a screen's width at a
         readable size (the animation's layout).
+    theme : {"light", "dark", "print"}, default "light"
+        The colours (:data:`THEMES`): the lecture's on white, light on a dark
+        background, or black and white with gradients in italic.
+    legend : bool, default False
+        A key to what the diagram writes: value, gradient, local gradient
+        (:func:`render` and the notebook draw it by default).
 
     Returns
     -------
@@ -166,8 +233,11 @@ def to_dot(
     """
     if rankdir not in _PORTS:
         raise ValueError(f"rankdir must be one of {', '.join(_PORTS)}, got {rankdir!r}")
-    style = _Style(values, grads, explain, local_gradients, precision, max_elements, rankdir)
-    return _draw(LastPass(graph), style, collapse, compact)
+    style = _Style(values, grads, explain, local_gradients, precision, max_elements, rankdir, _theme(theme))
+    dot = _draw(LastPass(graph), style, collapse, compact)
+    if legend:
+        _add_legend(dot, style, "out0" if graph.outputs else None)  # out0: the first output's arrow's end
+    return dot
 
 
 def to_svg(graph: ComputationalGraph, *, engine: str = "dot", **options) -> str:
@@ -193,7 +263,16 @@ def to_svg(graph: ComputationalGraph, *, engine: str = "dot", **options) -> str:
     return _svg(to_dot(graph, **options), engine)
 
 
-def render(graph: ComputationalGraph, path, *, format: str | None = None, engine: str = "dot", **options):
+def render(
+    graph: ComputationalGraph,
+    path,
+    *,
+    format: str | None = None,
+    engine: str = "dot",
+    dpi: float | None = None,
+    legend: bool = True,
+    **options,
+):
     """Write the diagram to ``path``, in the format its suffix names.
 
     Parameters
@@ -201,14 +280,23 @@ def render(graph: ComputationalGraph, path, *, format: str | None = None, engine
     graph : ComputationalGraph
     path : str or os.PathLike
         ``.svg``, ``.png`` or ``.pdf`` (drawn by Graphviz's ``dot``), or
-        ``.dot`` / ``.gv`` (the DOT text, which needs no program). Any other
-        output format of Graphviz works with ``format=``.
+        ``.dot`` / ``.gv`` (the DOT text, which needs no program), or ``.tex``
+        (a TikZ picture of the same layout, or with ``steps=True`` beamer
+        slides; see :func:`graph.views.tikz.to_tikz`). Any other output
+        format of Graphviz works with ``format=``.
     format : str, optional
         Overrides the suffix.
     engine : str, default "dot"
         The Graphviz layout program.
+    dpi : float, optional
+        Resolution of a bitmap (``.png``...), Graphviz's ``dpi``: 96 when
+        not given, 300 for print. Vector formats are drawn in points.
+    legend : bool, default True
+        A key to the diagram's writing (value, gradient, local gradient).
     **options
-        Those of :func:`to_dot`, e.g. ``explain=True`` or ``collapse=True``.
+        Those of :func:`to_dot`, e.g. ``explain=True``, ``collapse=True``,
+        ``theme="print"`` or ``legend=False``;
+        for ``.tex`` also ``steps=`` and ``document=``.
 
     Returns
     -------
@@ -218,7 +306,8 @@ def render(graph: ComputationalGraph, path, *, format: str | None = None, engine
     Raises
     ------
     ValueError
-        The format is not one Graphviz writes.
+        The format is not one Graphviz writes, or ``dpi`` is not a positive
+        number or is given for a format that is not a bitmap.
     GraphvizNotFoundError
         A drawn format was asked for and ``dot`` is not installed.
 
@@ -235,12 +324,27 @@ def render(graph: ComputationalGraph, path, *, format: str | None = None, engine
     """
     path = os.fspath(path)
     fmt = (format or os.path.splitext(path)[1].lstrip(".")).lower()
+    if fmt == "tex":
+        from graph.views.tikz import write_tikz  # the TikZ view reads this module: imported when asked for
+
+        return write_tikz(graph, path, engine=engine, legend=legend, **options)
+    if "steps" in options or "document" in options:
+        raise ValueError(f"steps= and document= are options of TikZ output: give a .tex path, not {path!r}")
+    if dpi is not None and fmt not in BITMAP_FORMATS:
+        raise ValueError(
+            f"dpi= sets the resolution of a bitmap ({', '.join('.' + f for f in BITMAP_FORMATS)}); "
+            f"{path!r} is drawn in points: scale it where it is shown instead"
+        )
+    if dpi is not None and not (isinstance(dpi, (int, float)) and not isinstance(dpi, bool) and 0 < dpi < 10_000):
+        raise ValueError(f"dpi must be a positive number of dots per inch (96 on screen, 300 for print), got {dpi!r}")
     if fmt not in TEXT_FORMATS and fmt not in graphviz.FORMATS:
         raise ValueError(
             f"cannot tell the format of {path!r}: give a suffix among "
-            f"{', '.join('.' + f for f in RENDER_FORMATS + TEXT_FORMATS)}, or format=..."
+            f"{', '.join('.' + f for f in RENDER_FORMATS + TEXT_FORMATS)}, .tex, or format=..."
         )
-    dot = to_dot(graph, **options)
+    dot = to_dot(graph, legend=legend, **options)
+    if dpi is not None:
+        dot.attr(dpi=f"{dpi:g}")
     if fmt in TEXT_FORMATS:
         with open(path, "w", encoding="utf-8") as file:
             file.write(dot.source)
@@ -255,7 +359,7 @@ def mimebundle(graph: ComputationalGraph) -> dict[str, str]:
     """What a notebook shows: the SVG where Graphviz is installed, and the repr."""
     bundle = {"text/plain": repr(graph)}
     if len(graph) and shutil.which("dot"):
-        bundle["image/svg+xml"] = to_svg(graph)
+        bundle["image/svg+xml"] = to_svg(graph, legend=True)
     return bundle
 
 
@@ -300,12 +404,22 @@ def _table(rows: list[tuple[str, str]]) -> _Label:
 class _Style:
     """What to write on the diagram, and the formatted values, each computed once."""
 
-    __slots__ = ("values", "grads", "explain", "local_gradients", "precision", "max_elements", "rankdir", "_cache")
+    __slots__ = (
+        "values",
+        "grads",
+        "explain",
+        "local_gradients",
+        "precision",
+        "max_elements",
+        "rankdir",
+        "theme",
+        "_cache",
+    )
 
-    def __init__(self, values, grads, explain, local_gradients, precision, max_elements, rankdir) -> None:
+    def __init__(self, values, grads, explain, local_gradients, precision, max_elements, rankdir, theme) -> None:
         self.values, self.grads, self.explain = bool(values), bool(grads), bool(explain)
         self.local_gradients, self.precision, self.max_elements = bool(local_gradients), precision, max_elements
-        self.rankdir = rankdir
+        self.rankdir, self.theme = rankdir, theme
         self._cache: dict[int, tuple[Any, list[str]]] = {}
 
     @property
@@ -355,11 +469,16 @@ def _draw(last: LastPass, style: _Style, collapse, compact: bool) -> _Diagram:
     dot = _Diagram(name="gategraph")
     # ordering=in keeps a gate's arguments in order, top to bottom: x above y in x - y.
     spacing = {"nodesep": "0.2", "ranksep": "0.25"} if compact else {"nodesep": "0.35", "ranksep": "0.6"}
+    theme = style.theme
     dot.attr(rankdir=style.rankdir, fontname="Helvetica", newrank="true", ordering="in", **spacing)
+    if theme.background != "white":
+        dot.attr(bgcolor=theme.background, fontcolor=theme.ink)
     dot.attr("node", fontname="Helvetica", fontsize="11", style="filled", penwidth="1.2")
+    if theme.ink != "black":
+        dot.attr("node", color=theme.ink, fontcolor=theme.ink)
     if compact:
         dot.attr("node", margin="0.04,0.02")
-    dot.attr("edge", fontname="Helvetica", fontsize="10", arrowsize="0.7", color="#444444")
+    dot.attr("edge", fontname="Helvetica", fontsize="10", arrowsize="0.7", color=theme.edge)
 
     tree = _ScopeTree()
     for node in nodes:
@@ -369,7 +488,7 @@ def _draw(last: LastPass, style: _Style, collapse, compact: bool) -> _Diagram:
             dot.notes[ids[node.name]] = note
     for box in boxes:
         members = [node for node in nodes if box_of[node.name] == box]
-        attributes, note = _box_attributes(last, box, members)
+        attributes, note = _box_attributes(last, box, members, theme)
         tree.add(_parent_scope(box), ids[members[0].name], attributes)
         dot.notes[ids[members[0].name]] = note
 
@@ -402,7 +521,7 @@ def _draw(last: LastPass, style: _Style, collapse, compact: bool) -> _Diagram:
         statements.append((f"{middle}i", tail, f"{middle}:{into}", {"arrowhead": "none", "tooltip": tooltip}))
         statements.append((f"{middle}o", f"{middle}:{out_of}", head, {"tooltip": tooltip}))
         dot.notes[f"{middle}i"] = dot.notes[f"{middle}o"] = _Note(classes, ends)
-    tree.emit(dot)
+    tree.emit(dot, theme)
     for statement, tail, head, attributes in statements:
         dot.edge(tail, head, id=statement, **attributes)
     return dot
@@ -425,30 +544,38 @@ def _edges(nodes: list[Node], ids: dict[str, str]) -> list[_Edge]:
 
 def _node_attributes(last: LastPass, node: Node, style: _Style) -> tuple[dict[str, str], _Note]:
     name = _html(node.name)
+    theme = style.theme
     rows = []
     gate = node.gate
     if gate is not None:
         rows.append(("gg-symbol", f'<font point-size="16"><b>{_html(str(gate.symbol))}</b></font>'))
-        rows.append(("gg-name", f'<font point-size="9" color="{NOTE_COLOR}">{name}</font>'))
+        rows.append(("gg-name", f'<font point-size="9" color="{theme.note}">{name}</font>'))
         formula = getattr(gate, "local_gradient", "")
         if style.local_gradients and formula:
-            rows.append(("gg-local", f'<font point-size="8" color="{NOTE_COLOR}"><i>{_html(formula)}</i></font>'))
+            rows.append(
+                (
+                    "gg-local",
+                    f'<font point-size="8" color="{theme.note}">{_tag(_html(formula), theme.local_tag)}</font>',
+                )
+            )
     elif node.kind == "constant":
         rows.append(("gg-value", f"<b>{_html(style.text(last.held(node)))}</b>"))
-        rows.append(("gg-name", f'<font point-size="8" color="{NOTE_COLOR}">{name}</font>'))
+        rows.append(("gg-name", f'<font point-size="8" color="{theme.note}">{name}</font>'))
     else:
         rows.append(("gg-name", f"<b>{name}</b>"))
         if node.kind == "input" and not node.requires_grad:
-            rows.append(("gg-note", f'<font point-size="8" color="{NOTE_COLOR}">data</font>'))
+            rows.append(("gg-note", f'<font point-size="8" color="{theme.note}">data</font>'))
     received = last.received(node) if style.explain and style.grads else []
     if len(received) > 1:  # fan-out: the gradients of the branches add up
         line = fan_out_sum([part.sent for part in received], last.grad(node), style.text)
-        rows.append(("gg-sum", f'<font point-size="9" color="{GRAD_COLOR}">{_html(line)}</font>'))
+        rows.append(
+            ("gg-sum", f'<font point-size="9" color="{theme.grad_color}">{_tag(_html(line), theme.grad_tag)}</font>')
+        )
     label = _table(rows)
     attributes = {
         "label": label.html,
         "shape": _SHAPES[node.kind],
-        "fillcolor": _FILLS[node.kind],
+        "fillcolor": getattr(theme, node.kind),
         "tooltip": _plain(_node_tooltip(last, node, style)),
     }
     return attributes, _Note(["gg-node"], {"node": node.name, "kind": node.kind}, label.texts)
@@ -470,21 +597,21 @@ def _node_tooltip(last: LastPass, node: Node, style: _Style) -> str:
     return "\n".join(lines)
 
 
-def _box_attributes(last: LastPass, scope: str, members: list[Node]) -> tuple[dict[str, str], _Note]:
+def _box_attributes(last: LastPass, scope: str, members: list[Node], theme: Theme) -> tuple[dict[str, str], _Note]:
     gates = [node.gate for node in members if node.gate is not None]
     symbols = list(dict.fromkeys(str(gate.symbol) for gate in gates))
     parameters = [node for node in members if node.kind == "parameter"]
     rows = [("gg-name", f"<b>{_html(scope)}</b>")]
     summary = f"{len(gates)} gate{'s' if len(gates) != 1 else ''}: {', '.join(symbols)}" if gates else "no gates"
-    rows.append(("gg-note", f'<font point-size="9" color="{NOTE_COLOR}">{_html(summary)}</font>'))
+    rows.append(("gg-note", f'<font point-size="9" color="{theme.note}">{_html(summary)}</font>'))
     if parameters:
         count = sum(int(np.size(last.held(node))) for node in parameters)
         names = ", ".join(node.name for node in parameters)
-        rows.append(("gg-note", f'<font point-size="9" color="{NOTE_COLOR}">{_html(names)} ({count} numbers)</font>'))
+        rows.append(("gg-note", f'<font point-size="9" color="{theme.note}">{_html(names)} ({count} numbers)</font>'))
     contents = [f"{node.name}: {node.kind if node.gate is None else type(node.gate).__name__}" for node in members]
     tooltip = "\n".join([f"{scope}: {len(members)} nodes", *contents])
     label = _table(rows)
-    attributes = {"label": label.html, "shape": _SCOPE_SHAPE, "fillcolor": "#f3f3f3", "tooltip": _plain(tooltip)}
+    attributes = {"label": label.html, "shape": _SCOPE_SHAPE, "fillcolor": theme.box, "tooltip": _plain(tooltip)}
     return attributes, _Note(["gg-box"], {"scope": scope}, label.texts)
 
 
@@ -534,12 +661,13 @@ def _edge_label(value, grad, chain: list[str], style: _Style) -> _Label | None:
     if not first and not second and not chain:
         return None
     texts = ["gg-value"] * len(first) + ["gg-grad"] * len(second) + ["gg-chain"] * len(chain)
-    above = "<br/>".join(_coloured(first, VALUE_COLOR))
+    theme = style.theme
+    above = "<br/>".join(_coloured(first, theme.value_color, theme.value_tag))
     below = "<br/>".join(
-        _coloured(second, GRAD_COLOR)
-        + [f'<font point-size="8" color="{EXPLAIN_COLOR}">{_html(line)}</font>' for line in chain]
+        _coloured(second, theme.grad_color, theme.grad_tag)
+        + [f'<font point-size="8" color="{theme.explain}">{_html(line)}</font>' for line in chain]
     )
-    table = '<table border="0" cellborder="0" cellspacing="0" cellpadding="2" color="#444444">'
+    table = f'<table border="0" cellborder="0" cellspacing="0" cellpadding="2" color="{theme.edge}">'
     if style.across:
         height = 14 * max(len(first), len(second) + len(chain), 1)
         return _Label(
@@ -556,8 +684,39 @@ def _edge_label(value, grad, chain: list[str], style: _Style) -> _Label | None:
     )
 
 
-def _coloured(lines: list[str], color: str) -> list[str]:
-    return [f'<font color="{color}">{_html(line)}</font>' for line in lines]
+def _coloured(lines: list[str], color: str, tag: str = "") -> list[str]:
+    return [f'<font color="{color}">{_tag(_html(line), tag)}</font>' for line in lines]
+
+
+def _tag(text: str, tag: str) -> str:
+    """``text`` inside ``<tag>`` (``<i>``, ``<b>``), or as it is for no tag."""
+    return f"<{tag}>{text}</{tag}>" if tag else text
+
+
+def _add_legend(dot: _Diagram, style: _Style, beside: str | None) -> None:
+    """A key to the diagram's writing, beside the end of the first output's arrow: where the pass ends."""
+    theme = style.theme
+    rows = []
+    if style.values:
+        rows.append(
+            ("gg-legend-value", f'<font color="{theme.value_color}">{_tag("value (forward)", theme.value_tag)}</font>')
+        )
+    if style.grads:
+        rows.append(
+            ("gg-legend-grad", f'<font color="{theme.grad_color}">{_tag("gradient (backward)", theme.grad_tag)}</font>')
+        )
+    if style.local_gradients:
+        local = _tag("local gradient", theme.local_tag)
+        rows.append(("gg-legend-local", f'<font point-size="8" color="{theme.note}">{local}</font>'))
+    if not rows:
+        return
+    label = _table(rows)
+    with dot.subgraph(name="legend") as last:
+        last.attr(rank="same")
+        last.node("legend", id="legend", label=label.html, shape="box", style="rounded", color=theme.cluster)
+        if beside:
+            last.node(beside)
+    dot.notes["legend"] = _Note(["gg-legend"], {}, label.texts)
 
 
 # -- clusters ------------------------------------------------------------------------------
@@ -629,7 +788,7 @@ class _ScopeTree:
             tree = tree.children[part]
         tree.items.append(("node", node_id, attributes))
 
-    def emit(self, dot: graphviz.Digraph, path: str = "") -> None:
+    def emit(self, dot: graphviz.Digraph, theme: Theme, path: str = "") -> None:
         for kind, name, attributes in self.items:
             if kind == "node":
                 dot.node(name, id=name, **attributes)
@@ -639,12 +798,12 @@ class _ScopeTree:
                 cluster.attr(
                     label=_table([("gg-name", f"<b>{_html(name)}</b>")]).html,
                     style="rounded,dashed",
-                    color="#888888",
+                    color=theme.cluster,
                     fontname="Helvetica",
                     fontsize="11",
                     tooltip=_plain(full),
                 )
-                self.children[name].emit(cluster, full)
+                self.children[name].emit(cluster, theme, full)
 
 
 def _cluster_id(scope: str) -> str:

@@ -372,9 +372,9 @@ def test_graph_methods_delegate_to_export(tmp_path):
     g = first_circuit()
     assert g.to_dot(explain=True).source == to_dot(g, explain=True).source
     assert g.to_svg() == to_svg(g)
-    assert g.render(tmp_path / "f.gv").read_text() == to_dot(g).source
+    assert g.render(tmp_path / "f.gv").read_text() == to_dot(g, legend=True).source
     bundle = g._repr_mimebundle_()
-    assert bundle["image/svg+xml"] == to_svg(g) and bundle["text/plain"] == repr(g)
+    assert bundle["image/svg+xml"] == to_svg(g, legend=True) and bundle["text/plain"] == repr(g)
 
 
 # -- without dot -----------------------------------------------------------------------------------------
@@ -403,7 +403,7 @@ def test_missing_dot_is_a_clear_error_that_says_how_to_install_it(no_dot, tmp_pa
 def test_dot_text_needs_no_program(no_dot, tmp_path):
     g = first_circuit()
     for suffix in (".dot", ".gv"):
-        assert render(g, tmp_path / f"f{suffix}").read_text(encoding="utf-8") == to_dot(g).source
+        assert render(g, tmp_path / f"f{suffix}").read_text(encoding="utf-8") == to_dot(g, legend=True).source
     assert g._repr_mimebundle_() == {"text/plain": repr(g)}  # a notebook still shows something
 
 
@@ -479,7 +479,7 @@ def test_the_svg_names_every_node_edge_and_label_as_the_module_documents(tmp_pat
     g.forward(x=4.0)
     g.backward()
     svg = render(g, tmp_path / "y.svg").read_text(encoding="utf-8")
-    assert svg == to_svg(g)
+    assert svg == to_svg(g, legend=True)
     groups, texts = marked(svg)
     nodes = {data["node"]: data["kind"] for classes, data in groups if classes == "gg-node"}
     assert nodes == {"x": "input", "w": "parameter", "mul_1": "gate", "const_1": "constant", "y": "gate"}

@@ -227,12 +227,12 @@ class ComputationalGraph(GraphBuilder):
         assert record is not None and record.plan is plan  # set with _last_forward
         found = run_backward(back, record.values, seed, check_finite)
         results = hand_over(back.results, found, record.values)
-        gate = NodeKind.GATE
+        gate, array = NodeKind.GATE, np.ndarray
         for node, grad_value, result in zip(plan.order, found.grads, found.sent):  # forward() cleared the others
-            if type(grad_value) is np.ndarray and node.kind is gate:
+            if type(grad_value) is array and node.kind is gate:
                 grad_value = read_only(grad_value)
             node.grad = grad_value
-            node.input_grads = None if result is None else tuple(result)
+            node.input_grads = result  # a tuple, or None where the node's backward did not run
         record.backward = found
         return results
 

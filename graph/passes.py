@@ -33,10 +33,16 @@ __all__ = ["INPUT_ERRORS", "run_forward", "run_backward", "hand_over", "collecto
 INPUT_ERRORS = (ValueError, TypeError, ArithmeticError, IndexError)
 
 
-def run_forward(plan: Plan, values: list[Any], check_finite: bool = False) -> None:
-    """Compute every gate of ``plan`` into ``values``, whose leaves' slots are filled already."""
+def run_forward(plan: Plan, values: list[Any], check_finite: bool = False, keep: bool = True) -> None:
+    """Compute every gate of ``plan`` into ``values``, whose leaves' slots are filled already.
+
+    With ``keep`` False (a pass no backward will read), each gate's value is
+    let go as soon as the last gate reading it has run (``plan.last_reads``),
+    so that only the outputs are left in ``values``, and the gates' caches.
+    """
     float64 = np.float64  # hoisted: the loop runs once per gate
     read = values.__getitem__
+    release = None if keep else plan.last_reads
     with collector_paused():
         for node, gate, inputs, slot in plan.steps:
             try:
@@ -48,12 +54,15 @@ def run_forward(plan: Plan, values: list[Any], check_finite: bool = False) -> No
                 ) from error
             if type(value) is float64:
                 value = float(value)
-            values[slot] = value
             if check_finite and not all_finite(value):
                 raise NonFiniteError(
                     f"forward of {describe(node)} produced {non_finite(value)}; its inputs: "
                     + "; ".join(f"{i.name} {statistics(values[s])}" for i, s in zip(node.inputs, inputs))
                 )
+            values[slot] = value
+            if release is not None:
+                for done in release.get(slot, ()):
+                    values[done] = None
 
 
 def run_backward(back: BackwardPlan, values: list[Any], seed, check_finite: bool = False) -> BackwardRecord:

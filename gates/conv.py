@@ -27,6 +27,7 @@ from gates.gradient import ReshapeLikeGate, apply
 
 __all__ = [
     "Conv2DGate",
+    "WindowGate",
     "MaxPool2DGate",
     "AvgPool2DGate",
     "DropoutGate",
@@ -380,7 +381,22 @@ class Conv2DGate(Gate):
         return f"Conv2DGate(stride={self.stride}, padding={self.padding})"
 
 
-class MaxPool2DGate(Gate):
+class WindowGate(Gate):
+    """A gate that slides a pooling window: its kernel and stride (by default the kernel), checked once.
+
+    The pooling gates and their gradient gates (gates/conv_gradient.py) share it.
+    """
+
+    def __init__(self, kernel: int | Pair, stride: int | Pair | None = None):
+        name = type(self).__name__
+        self.kernel = pair(kernel, "kernel", name, 1)
+        self.stride = self.kernel if stride is None else pair(stride, "stride", name, 1)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(kernel={self.kernel}, stride={self.stride})"
+
+
+class MaxPool2DGate(WindowGate):
     """Max pooling: the largest value of each window; a gradient router, like ``max``.
 
     forward   Z[n, c, p, q] = max_{i, j} X[n, c, p sh + i, q sw + j]
@@ -418,11 +434,6 @@ class MaxPool2DGate(Gate):
     local_gradient = "dZ/dX = 1 at each window's arg-max, 0 elsewhere"
     pattern = "gradient router: each window sends its upstream gradient to its largest pixel only"
 
-    def __init__(self, kernel: int | Pair, stride: int | Pair | None = None):
-        name = type(self).__name__
-        self.kernel = pair(kernel, "kernel", name, 1)
-        self.stride = self.kernel if stride is None else pair(stride, "stride", name, 1)
-
     def forward(self, x):
         x = np.asarray(x)
         _check_images(x, self, "X")
@@ -445,11 +456,8 @@ class MaxPool2DGate(Gate):
     def to_onnx(self, builder, x):
         return builder.op("MaxPool", x, kernel_shape=list(self.kernel), strides=list(self.stride))
 
-    def __repr__(self) -> str:
-        return f"MaxPool2DGate(kernel={self.kernel}, stride={self.stride})"
 
-
-class AvgPool2DGate(Gate):
+class AvgPool2DGate(WindowGate):
     """Average pooling: the mean of each window.
 
     forward   Z[n, c, p, q] = (1 / (kh kw)) Σ_{i, j} X[n, c, p sh + i, q sw + j]
@@ -479,11 +487,6 @@ class AvgPool2DGate(Gate):
     local_gradient = "dZ/dX = 1 / (kh kw) on each window's pixels"
     pattern = "gradient distributor: each window shares its upstream gradient equally among its pixels"
 
-    def __init__(self, kernel: int | Pair, stride: int | Pair | None = None):
-        name = type(self).__name__
-        self.kernel = pair(kernel, "kernel", name, 1)
-        self.stride = self.kernel if stride is None else pair(stride, "stride", name, 1)
-
     def forward(self, x):
         x = np.asarray(x)
         _check_images(x, self, "X")
@@ -504,9 +507,6 @@ class AvgPool2DGate(Gate):
 
     def to_onnx(self, builder, x):
         return builder.op("AveragePool", x, kernel_shape=list(self.kernel), strides=list(self.stride))
-
-    def __repr__(self) -> str:
-        return f"AvgPool2DGate(kernel={self.kernel}, stride={self.stride})"
 
 
 class DropoutGate(Gate):

@@ -32,6 +32,7 @@ from gates.conv import (
     Conv2DGate,
     DropoutGate,
     Pair,
+    WindowGate,
     average_pool,
     conv2d_columns,
     conv2d_input_gradient,
@@ -150,7 +151,7 @@ def _check_convolution(gate: _StridedGate, upstream, w_shape, x_shape) -> None:
     _check_shape(gate, "the upstream (N, F, Ho, Wo)", shape_of(upstream), (x_shape[0], w_shape[0], *out_hw))
 
 
-def _check_windows(gate: _WindowGate, x_shape) -> None:
+def _check_windows(gate: WindowGate, x_shape) -> None:
     """Images X (N, C, H, W) at least as large as the pooling window."""
     if len(x_shape) != 4 or gate.kernel[0] > x_shape[2] or gate.kernel[1] > x_shape[3]:
         raise ValueError(
@@ -159,7 +160,7 @@ def _check_windows(gate: _WindowGate, x_shape) -> None:
         )
 
 
-def _check_pooled(gate: _WindowGate, what: str, pooled, x_shape) -> None:
+def _check_pooled(gate: WindowGate, what: str, pooled, x_shape) -> None:
     """``pooled`` shaped like the pooling of images of ``x_shape``."""
     _check_windows(gate, x_shape)
     out_hw = conv2d_output_hw(x_shape, gate.kernel, gate.stride, (0, 0))
@@ -321,19 +322,7 @@ class Conv2DWeightGradientGate(_StridedGate):
         return builder.op("Transpose", cut, perm=[1, 0, 2, 3])
 
 
-class _WindowGate(Gate):
-    """A gate with a pooling window's kernel and stride."""
-
-    def __init__(self, kernel: int | Pair, stride: int | Pair | None = None):
-        name = type(self).__name__
-        self.kernel = pair(kernel, "kernel", name, 1)
-        self.stride = self.kernel if stride is None else pair(stride, "stride", name, 1)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(kernel={self.kernel}, stride={self.stride})"
-
-
-class MaxPool2DRouteGate(_WindowGate):
+class MaxPool2DRouteGate(WindowGate):
     """Max pooling's gradient: each window's upstream sent to the pixel of X that won it.
 
     forward   G = route(U, winners(X))       (shaped like X; summed where windows overlap)
@@ -376,7 +365,7 @@ class MaxPool2DRouteGate(_WindowGate):
         return (apply(MaxPool2DGatherGate(self.kernel, self.stride), grad, x), None)
 
 
-class MaxPool2DGatherGate(_WindowGate):
+class MaxPool2DGatherGate(WindowGate):
     """The adjoint of :class:`MaxPool2DRouteGate`: each window's value of V at the pixel of X that won it.
 
     forward   G = V at winners(X)       (shaped like the pooled output)
@@ -417,7 +406,7 @@ class MaxPool2DGatherGate(_WindowGate):
         return (apply(MaxPool2DRouteGate(self.kernel, self.stride), grad, x), None)
 
 
-class AvgPool2DSpreadGate(_WindowGate):
+class AvgPool2DSpreadGate(WindowGate):
     """Average pooling's gradient: each window's upstream shared equally among its pixels.
 
     forward   G = col2im(U / (kh kw) copied to every pixel of its window)       (shaped like X)

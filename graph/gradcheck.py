@@ -26,6 +26,7 @@ import numpy as np
 from gates import Gate
 from graph.errors import BackwardError, GateContractError, GradientCheckError, NodeNotFoundError
 from graph.graph import ComputationalGraph
+from graph.messages import did_you_mean
 from graph.node import GateNode
 from graph.passes import INPUT_ERRORS
 
@@ -307,7 +308,8 @@ class AuditReport:
             if row.node == key:
                 return row
         shown = ", ".join(repr(row.node) for row in self.rows[:8]) + (", ..." if len(self.rows) > 8 else "")
-        raise NodeNotFoundError(f"no gate node {key!r} in this audit; its rows are {shown or 'none'}")
+        hint = did_you_mean(key, [row.node for row in self.rows])
+        raise NodeNotFoundError(f"no gate node {key!r} in this audit{hint}; its rows are {shown or 'none'}")
 
     @property
     def failed(self) -> list[AuditRow]:

@@ -22,6 +22,7 @@ from graph.messages import describe, did_you_mean
 from graph.node import GateNode, Node, NodeKind
 from graph.passes import collector_paused
 from graph.plan import cycle_text, cycle_through, digraph, topological_order
+from graph.summary import Table, summary
 from graph.values import check_name, constant_value, parameter_value
 
 __all__ = ["GraphBuilder", "Change"]
@@ -268,6 +269,14 @@ class GraphBuilder:
         """Gate nodes that feed nothing, in topological order: what :meth:`forward` returns by default."""
         consumed = {source for node in self._nodes.values() for source in node.inputs}
         return [n for n in self._topological() if isinstance(n, GateNode) and n not in consumed]
+
+    def summary(self) -> Table:
+        """The graph at a glance: nodes by kind, gates by type, parameters with shapes and sizes.
+
+        A :class:`~graph.summary.Table`: a REPL and ``print`` show it as text,
+        a notebook as HTML. See :func:`graph.summary.summary`.
+        """
+        return summary(self)
 
     def __repr__(self) -> str:
         counts = dict.fromkeys(NodeKind, 0)

@@ -1,7 +1,7 @@
 """The builder: a graph's nodes, their names and scopes, and the lookups by name.
 
 It adds leaves (inputs, parameters, constants) and gate nodes, keeps names
-unique (with did-you-mean lookups), groups nodes in scopes, and rewires gates
+unique (renaming safely, with did-you-mean lookups), groups nodes in scopes, and rewires gates
 (refusing a cycle, found by networkx, before anything changes). Every change
 of structure goes through :meth:`GraphBuilder._changed`, which forgets what was
 derived from the old structure: the DiGraph and the topological order.

@@ -80,7 +80,8 @@ class ComputationalGraph(GraphBuilder):
         Parameters
         ----------
         feeds : dict, optional
-            Input values by name; keyword arguments do the same.
+            Input values by name; keyword arguments do the same. Feeds go by
+            name only: a list or tuple is refused with the call to make.
         outputs : str, Node or list of them, optional
             What to compute. By default every output (gate feeding nothing).
             Only the ancestors of the requested outputs run, and only their
@@ -108,7 +109,8 @@ class ComputationalGraph(GraphBuilder):
         Raises
         ------
         FeedError
-            A needed input is not fed, or a feed names no input.
+            A needed input is not fed, a feed names no input (with a
+            did-you-mean), or ``feeds`` is not a dict.
         OutputError
             ``outputs`` is empty.
         DTypeError

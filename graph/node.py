@@ -436,9 +436,8 @@ _UFUNC_HINTS = {
     np.exp2: "write (x * np.log(2.0)).exp()",
     np.log2: "write x.log() / np.log(2.0)",
     np.log10: "write x.log() / np.log(10.0)",
-    np.positive: "the node itself is +x",
+    np.positive: "+x is x itself: use the node",
     np.add: "for np.add.reduce(x, axis) write x.sum(axis)",
-    np.maximum: "for np.maximum.reduce(x) there is no gate; x.softmax() or x.relu() may be what you need",
 }
 for _comparison in (np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal):
     _UFUNC_HINTS[_comparison] = "a comparison has no gradient; compare node.value after a forward"

@@ -218,3 +218,24 @@ def test_a_renamed_graph_runs_as_built_with_arrays_and_parameters():
     grads = loss.backward()
     assert list(grads) == ["x", "weights"]
     np.testing.assert_array_equal(grads["weights"], [3.0, 4.0])
+
+
+def test_the_renamed_hint_follows_the_node_and_gives_way_to_a_new_owner():
+    g = ComputationalGraph()
+    x = g.input("x")
+    node = (x * 2.0).named("double")
+    node.named("twice")
+    with pytest.raises(NodeNotFoundError, match=r"no node named 'mul_1' in the graph; it was renamed to 'twice'"):
+        g["mul_1"]
+    with pytest.raises(NodeNotFoundError, match=r"no node named 'double' in the graph; it was renamed to 'twice'"):
+        g["double"]
+    newcomer = (x * 3.0).named("double")  # the old name, free again, taken by another node
+    assert g["double"] is newcomer and g["twice"] is node
+
+
+def test_a_node_of_another_graph_cannot_be_renamed_here():
+    g, other = ComputationalGraph(), ComputationalGraph()
+    stranger = other.input("v")
+    with pytest.raises(NodeNotFoundError, match=r"node 'v' belongs to another graph"):
+        g.rename(stranger, "w")
+    assert stranger.name == "v" and other["v"] is stranger

@@ -42,6 +42,8 @@ class Table:
         The cells, one tuple per row, as many as ``header``.
     footer : str
         The last line (a total), or empty.
+    right : tuple of int
+        The columns aligned right in the text (numbers), header included.
 
     Examples
     --------
@@ -57,13 +59,17 @@ class Table:
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     footer: str = ""
+    right: tuple[int, ...] = ()
 
     def __str__(self) -> str:
         lines = [self.title] if self.title else []
         widths = [max(len(row[i]) for row in (self.header, *self.rows)) for i in range(len(self.header))]
         for row in (self.header, *self.rows):
-            cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths)] + [row[-1]]
-            lines.append("  ".join(cells).rstrip())
+            cells = [
+                cell.rjust(width) if column in self.right else cell.ljust(width)
+                for column, (cell, width) in enumerate(zip(row[:-1], widths))
+            ]
+            lines.append("  ".join([*cells, row[-1]]).rstrip())
         if self.footer:
             lines.append(self.footer)
         return "\n".join(lines)

@@ -8,9 +8,12 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 test: setup $(VENV)/.torch
 	.ci/install-system-packages $(TEST_PACKAGES)
+	.ci/install-system-packages --no-install-recommends $(TEX_PACKAGES)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	node --check graph/views/page/page.js
+	node --test tests/page/*.test.js
 	$(PY) -m pytest
 
 demo: setup
@@ -30,9 +33,15 @@ lint: setup
 setup: $(VENV)/.installed
 
 # Debian packages, installed only where missing: `dot` draws diagrams (graphviz), Fashion-MNIST is the
-# offline data set, and headless Chromium runs the animation's browser tests (Playwright downloads no browser).
+# offline data set, headless Chromium runs the animation's browser tests (Playwright downloads no browser)
+# and Node checks and unit-tests the animation page's script.
 DEMO_PACKAGES := dot=graphviz /usr/share/datasets/fashion-mnist=dataset-fashion-mnist
-TEST_PACKAGES := $(DEMO_PACKAGES) chromium=chromium
+TEST_PACKAGES := $(DEMO_PACKAGES) chromium=chromium node=nodejs
+# pdflatex with TikZ compiles the diagrams' .tex, beamer (in latex-recommended) the slides, and poppler's
+# pdftotext and pdftoppm read the PDFs back; without recommends.
+TEXMF := /usr/share/texlive/texmf-dist/tex/latex
+TEX_PACKAGES := pdflatex=texlive-latex-base $(TEXMF)/pgf/frontendlayer/tikz.sty=texlive-pictures \
+	$(TEXMF)/beamer/beamer.cls=texlive-latex-recommended pdftotext=poppler-utils
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(SUDO) apt-get update -q && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv && $(PYTHON) -m venv $(VENV); }

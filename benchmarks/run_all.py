@@ -19,7 +19,15 @@ from pathlib import Path
 import common  # first: one BLAS thread
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("training_step.py", "scalar_graph.py", "build_plan.py", "mnist_memory.py", "mnist_epoch.py", "conv_step.py")
+SCRIPTS = (
+    "training_step.py",
+    "scalar_graph.py",
+    "build_plan.py",
+    "mnist_memory.py",
+    "mnist_epoch.py",
+    "conv_step.py",
+    "hvp.py",
+)
 
 
 def main() -> None:
@@ -43,7 +51,7 @@ def main() -> None:
     info = common.machine()
     goals = sorted((r for r in records if r["row"] != "info"), key=lambda r: int(r["row"]))
     print()
-    print("Goals (issue 13's rows 1-6, the README's older rows 7-10, issue 16's conv step 11):")
+    print("Goals (issue 13's rows 1-6, the README's older rows 7-10, issue 16's conv step 11, issue 15's hvp 12):")
     print(common.table(goals))
     print()
     print("For information:")

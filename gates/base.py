@@ -124,7 +124,7 @@ class Gate:
 
         ``inputs`` are the tensor names of the gate's inputs. Only strings and
         numbers pass through here: the gate never imports onnx. See
-        :func:`graph.onnx_export.export_onnx`.
+        :func:`graph.views.onnx_export.export_onnx`.
         """
         raise NotImplementedError(f"{type(self).__name__} has no ONNX mapping: it does not define to_onnx()")
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from gates.base import Gate, real_number, tangent_sum
+from gates.gradient import ReshapeLikeGate, apply
 
 __all__ = [
     "Conv2DGate",
@@ -35,6 +37,16 @@ __all__ = [
     "conv2d_naive",
     "pool_output_size",
     "pair",
+    "conv2d_columns",
+    "conv2d_input_gradient",
+    "conv2d_weight_gradient",
+    "conv2d_output_hw",
+    "PoolWinners",
+    "max_pool_winners",
+    "route_to_winners",
+    "gather_at_winners",
+    "average_pool",
+    "spread_over_windows",
 ]
 
 Pair = tuple[int, int]
@@ -108,6 +120,60 @@ def col2im(windows: np.ndarray, x_shape: tuple[int, ...], stride: Pair = (1, 1),
     return _scatter(lambda i, j: windows[:, :, i, j], x_shape, (kh, kw), (ho, wo), stride, padding, windows.dtype)
 
 
+class PoolWinners(NamedTuple):
+    """What max pooling finds in each window: its maximum and which pixel holds it."""
+
+    maximum: np.ndarray  # (N, C, Ho, Wo)
+    winner: np.ndarray  # (N, C, Ho, Wo): the row-major offset number i kw + j of the window's first maximum
+
+
+def max_pool_winners(x: np.ndarray, kernel: Pair, stride: Pair) -> PoolWinners:
+    """Each window's maximum and its arg-max (the first in row-major order on a tie; NaN wins, as in PyTorch).
+
+    >>> found = max_pool_winners(np.array([[[[1.0, 3.0], [3.0, 2.0]]]]), (2, 2), (2, 2))
+    >>> found.maximum[0, 0], found.winner[0, 0]
+    (array([[3.]]), array([[1]], dtype=uint8))
+    """
+    # Each kernel offset's pixels as one contiguous (N, C, Ho, Wo) block: one copy, then fast passes.
+    windows = np.ascontiguousarray(im2col(x, kernel, stride).transpose(2, 3, 0, 1, 4, 5))
+    pixels = windows.reshape(-1, *windows.shape[2:])
+    best = pixels[0].copy()
+    # The winner is the offset number (row-major) of the last strictly larger pixel met, so a tie
+    # stays with the first; NaN propagates through np.maximum, as in PyTorch.
+    winner = np.zeros(best.shape, dtype=np.min_scalar_type(len(pixels)))
+    for number in range(1, len(pixels)):
+        better = pixels[number] > best
+        np.maximum(best, pixels[number], out=best)
+        np.maximum(winner, better * winner.dtype.type(number), out=winner)
+    return PoolWinners(best, winner)
+
+
+def route_to_winners(upstream, winner: np.ndarray, x_shape: tuple[int, ...], kernel: Pair, stride: Pair):
+    """Max pooling's backward: each window's upstream sent to its winning pixel (summed where windows overlap).
+
+    >>> route_to_winners(np.ones((1, 1, 1, 1)), np.array([[[[1]]]]), (1, 1, 2, 2), (2, 2), (2, 2))[0, 0]
+    array([[0., 1.],
+           [0., 0.]])
+    """
+    upstream = np.asarray(upstream)
+    kw = kernel[1]
+    routed = lambda i, j: upstream * (winner == i * kw + j)  # noqa: E731
+    return _scatter(routed, x_shape, kernel, upstream.shape[2:], stride, (0, 0), upstream.dtype)
+
+
+def gather_at_winners(values, winner: np.ndarray, kernel: Pair, stride: Pair):
+    """The adjoint of :func:`route_to_winners`: each window's winning pixel of ``values`` (shaped like X).
+
+    >>> gather_at_winners(np.arange(4.0).reshape(1, 1, 2, 2), np.array([[[[2]]]]), (2, 2), (2, 2))
+    array([[[[2.]]]])
+    """
+    windows = im2col(np.asarray(values), kernel, stride)
+    kw = kernel[1]
+    return sum(
+        np.where(winner == i * kw + j, windows[:, :, i, j], np.zeros((), windows.dtype)) for i, j in np.ndindex(*kernel)
+    )
+
+
 def _scatter(window_values, x_shape, kernel: Pair, out_hw: Pair, stride: Pair, padding: Pair, dtype) -> np.ndarray:
     """col2im's loop, with the values of kernel offset (i, j) given by ``window_values(i, j)`` (N, C, Ho, Wo)."""
     (kh, kw), (ho, wo), (sh, sw), (ph, pw) = kernel, out_hw, stride, padding
@@ -124,6 +190,66 @@ def _scatter(window_values, x_shape, kernel: Pair, out_hw: Pair, stride: Pair, p
             else:
                 pixels += window_values(i, j)
     return image[:, :, ph : ph + h, pw : pw + w] if ph or pw else image
+
+
+def conv2d_columns(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarray:
+    """im2col's windows as the matrices a convolution multiplies: ``(N, C kh kw, Ho Wo)``, one copy.
+
+    >>> conv2d_columns(np.ones((2, 3, 4, 4)), (3, 3), (1, 1), (0, 0)).shape
+    (2, 27, 4)
+    """
+    windows = im2col(x, kernel, stride, padding)
+    n, c, kh, kw, ho, wo = windows.shape
+    return np.ascontiguousarray(windows).reshape(n, c * kh * kw, ho * wo)
+
+
+def conv2d_input_gradient(upstream, w, x_shape: tuple[int, ...], stride: Pair, padding: Pair) -> np.ndarray:
+    """dL/dX of a convolution from the upstream ``(N, F, Ho, Wo)`` and the filters ``W``: a transposed convolution.
+
+    ``col2im(W_matᵀ @ upstream[n])``, summed onto the pixels of ``x_shape``.
+    With stride 1 it is the "full" correlation of the upstream with the
+    filters flipped and their two channel axes swapped: one im2col and one
+    matrix product, no scatter.
+
+    >>> conv2d_input_gradient(np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), (1, 1, 3, 3), (1, 1), (0, 0))[0, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    upstream, w = np.asarray(upstream), np.asarray(w)
+    (kh, kw), (ph, pw) = w.shape[2:], padding
+    n, f = upstream.shape[:2]
+    if stride == (1, 1) and ph < kh and pw < kw:
+        flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(w.shape[1], -1)  # (C, F kh kw)
+        cols = np.ascontiguousarray(im2col(upstream, (kh, kw), padding=(kh - 1 - ph, kw - 1 - pw)))
+        return np.matmul(flipped, cols.reshape(n, flipped.shape[1], -1)).reshape(x_shape)
+    grad_cols = np.matmul(w.reshape(f, -1).T, upstream.reshape(n, f, -1))
+    return col2im(grad_cols.reshape(n, *w.shape[1:], *upstream.shape[2:]), x_shape, stride, padding)
+
+
+def conv2d_weight_gradient(upstream, cols: np.ndarray, w_shape: tuple[int, ...]) -> np.ndarray:
+    """dL/dW of a convolution: ``Σ_n upstream[n] @ cols(X)[n]ᵀ``, with ``cols`` from :func:`conv2d_columns`.
+
+    >>> cols = conv2d_columns(np.ones((1, 1, 3, 3)), (2, 2), (1, 1), (0, 0))
+    >>> conv2d_weight_gradient(np.ones((1, 1, 2, 2)), cols, (1, 1, 2, 2))[0, 0]
+    array([[4., 4.],
+           [4., 4.]])
+    """
+    upstream = np.reshape(upstream, (len(cols), w_shape[0], -1))
+    # per example (F, Ho Wo) @ (Ho Wo, C kh kw), summed: BLAS reads the transposed cols in place
+    return np.matmul(upstream, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w_shape)
+
+
+def conv2d_output_hw(x_shape: tuple[int, ...], kernel, stride: Pair, padding: Pair) -> Pair:
+    """``(Ho, Wo)`` of a convolution or pooling of images of ``x_shape``, PyTorch's floor mode.
+
+    >>> conv2d_output_hw((2, 3, 28, 28), (3, 3), (1, 1), (1, 1))
+    (28, 28)
+    """
+    return (
+        pool_output_size(x_shape[2], kernel[0], stride[0], padding[0]),
+        pool_output_size(x_shape[3], kernel[1], stride[1], padding[1]),
+    )
 
 
 def conv2d_naive(x, w, b, stride: int | Pair = 1, padding: int | Pair = 0) -> np.ndarray:
@@ -208,51 +334,24 @@ class Conv2DGate(Gate):
                 f"(W.shape[1] = {w.shape[1] if w.ndim > 1 else '?'}, X.shape[1] = {x.shape[1]})"
             )
         _check_window(x.shape, w.shape[2:], self.padding, self)
-        windows = im2col(x, w.shape[2:], self.stride, self.padding)
-        n, c, kh, kw, ho, wo = windows.shape
-        self.cols = np.ascontiguousarray(windows).reshape(n, c * kh * kw, ho * wo)
+        self.cols = conv2d_columns(x, w.shape[2:], self.stride, self.padding)
         self.x_shape, self.w = x.shape, w
         z = np.matmul(w.reshape(len(w), -1), self.cols)
         z += b[:, np.newaxis].astype(z.dtype, copy=False)
-        return z.reshape(n, len(w), ho, wo)
+        return z.reshape(len(x), len(w), *self._output_hw())
 
     def backward(self, upstream):
         want_x, want_w, want_b = self.needs_input_grad
         w, cols = self.w, self.cols
         n, f = len(cols), len(w)
-        grad_x = self._input_gradient(np.reshape(upstream, (n, f, *self._output_hw()))) if want_x else None
-        upstream = np.reshape(upstream, (n, f, -1))
-        grad_w = grad_b = None
-        if want_w:
-            # per example (F, Ho Wo) @ (Ho Wo, C kh kw), summed: BLAS reads the transposed cols in place
-            grad_w = np.matmul(upstream, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
-        if want_b:
-            grad_b = upstream.sum(axis=(0, 2))
+        upstream = np.reshape(upstream, (n, f, *self._output_hw()))
+        grad_x = conv2d_input_gradient(upstream, w, self.x_shape, self.stride, self.padding) if want_x else None
+        grad_w = conv2d_weight_gradient(upstream, cols, w.shape) if want_w else None
+        grad_b = upstream.sum(axis=(0, 2, 3)) if want_b else None
         return grad_x, grad_w, grad_b
 
-    def _input_gradient(self, upstream: np.ndarray) -> np.ndarray:
-        """dL/dX from the upstream (N, F, Ho, Wo).
-
-        With stride 1 it is the "full" correlation of the upstream with the
-        filters flipped and their two channel axes swapped: one im2col and one
-        matrix product, no scatter. Otherwise col2im sums W_matᵀ @ upstream
-        back onto the pixels.
-        """
-        w, (kh, kw), (ph, pw) = self.w, self.w.shape[2:], self.padding
-        n, f = upstream.shape[:2]
-        if self.stride == (1, 1) and ph < kh and pw < kw:
-            flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(w.shape[1], -1)  # (C, F kh kw)
-            cols = np.ascontiguousarray(im2col(upstream, (kh, kw), padding=(kh - 1 - ph, kw - 1 - pw)))
-            return np.matmul(flipped, cols.reshape(n, flipped.shape[1], -1)).reshape(self.x_shape)
-        grad_cols = np.matmul(w.reshape(f, -1).T, upstream.reshape(n, f, -1))
-        return col2im(grad_cols.reshape(n, *w.shape[1:], *upstream.shape[2:]), self.x_shape, self.stride, self.padding)
-
     def _output_hw(self) -> Pair:
-        (kh, kw), (_, _, h, width) = self.w.shape[2:], self.x_shape
-        return (
-            pool_output_size(h, kh, self.stride[0], self.padding[0]),
-            pool_output_size(width, kw, self.stride[1], self.padding[1]),
-        )
+        return conv2d_output_hw(self.x_shape, self.w.shape[2:], self.stride, self.padding)
 
     def jvp(self, tangent_x, tangent_w, tangent_b):
         w, cols = self.w, self.cols
@@ -260,12 +359,18 @@ class Conv2DGate(Gate):
         shape = (n, f, *self._output_hw())
         through_x = through_w = None
         if tangent_x is not None:
-            tangent_cols = np.ascontiguousarray(im2col(np.asarray(tangent_x), w.shape[2:], self.stride, self.padding))
-            through_x = np.matmul(w.reshape(f, -1), tangent_cols.reshape(cols.shape)).reshape(shape)
+            tangent_cols = conv2d_columns(np.asarray(tangent_x), w.shape[2:], self.stride, self.padding)
+            through_x = np.matmul(w.reshape(f, -1), tangent_cols).reshape(shape)
         if tangent_w is not None:
             through_w = np.matmul(np.reshape(tangent_w, (f, -1)), cols).reshape(shape)
         bias = None if tangent_b is None else np.reshape(tangent_b, (f, 1, 1))
         return tangent_sum(shape, through_x, through_w, bias)
+
+    def gradient(self, upstream, output, x, w, b):
+        from gates.conv_gradient import convolution_gradients  # that module builds on this one
+
+        grad_x, grad_w = convolution_gradients(self, upstream, x, w)
+        return grad_x, grad_w, upstream.sum((0, 2, 3)) if self.needs_input_grad[2] else None
 
     def to_onnx(self, builder, x, w, b):
         (ph, pw), kernel = self.padding, list(self.w.shape[2:])
@@ -322,33 +427,20 @@ class MaxPool2DGate(Gate):
         x = np.asarray(x)
         _check_images(x, self, "X")
         _check_window(x.shape, self.kernel, (0, 0), self)
-        # Each kernel offset's pixels as one contiguous (N, C, Ho, Wo) block: one copy, then fast passes.
-        windows = np.ascontiguousarray(im2col(x, self.kernel, self.stride).transpose(2, 3, 0, 1, 4, 5))
-        pixels = windows.reshape(-1, *windows.shape[2:])
-        best = pixels[0].copy()
-        # The winner is the offset number (row-major) of the last strictly larger pixel met, so a tie
-        # stays with the first; NaN propagates through np.maximum, as in PyTorch.
-        self.winner = np.zeros(best.shape, dtype=np.min_scalar_type(len(pixels)))
-        for number in range(1, len(pixels)):
-            better = pixels[number] > best
-            np.maximum(best, pixels[number], out=best)
-            np.maximum(self.winner, better * self.winner.dtype.type(number), out=self.winner)
+        self.maximum, self.winner = max_pool_winners(x, self.kernel, self.stride)
         self.x_shape = x.shape
-        return best
+        return self.maximum
 
     def backward(self, upstream):
-        upstream = np.asarray(upstream)
-        kw = self.kernel[1]
-        routed = lambda i, j: upstream * (self.winner == i * kw + j)  # noqa: E731
-        return (_scatter(routed, self.x_shape, self.kernel, upstream.shape[2:], self.stride, (0, 0), upstream.dtype),)
+        return (route_to_winners(upstream, self.winner, self.x_shape, self.kernel, self.stride),)
 
     def jvp(self, tangent_x):
-        windows = im2col(np.asarray(tangent_x), self.kernel, self.stride)
-        kw = self.kernel[1]
-        return sum(
-            np.where(self.winner == i * kw + j, windows[:, :, i, j], np.zeros((), windows.dtype))
-            for i, j in np.ndindex(*self.kernel)
-        )
+        return gather_at_winners(tangent_x, self.winner, self.kernel, self.stride)
+
+    def gradient(self, upstream, output, x):
+        from gates.conv_gradient import MaxPool2DRouteGate  # that module builds on this one
+
+        return (apply(MaxPool2DRouteGate(self.kernel, self.stride), upstream, x),)
 
     def to_onnx(self, builder, x):
         return builder.op("MaxPool", x, kernel_shape=list(self.kernel), strides=list(self.stride))
@@ -397,18 +489,18 @@ class AvgPool2DGate(Gate):
         _check_images(x, self, "X")
         _check_window(x.shape, self.kernel, (0, 0), self)
         self.x_shape = x.shape
-        return _average(x, self.kernel, self.stride)
+        return average_pool(x, self.kernel, self.stride)
 
     def backward(self, upstream):
-        upstream = np.asarray(upstream)
-        share = upstream / np.asarray(self.kernel[0] * self.kernel[1], upstream.dtype)
-        windows = np.broadcast_to(
-            share[:, :, np.newaxis, np.newaxis], (*share.shape[:2], *self.kernel, *share.shape[2:])
-        )
-        return (col2im(windows, self.x_shape, self.stride),)
+        return (spread_over_windows(upstream, self.x_shape, self.kernel, self.stride),)
 
     def jvp(self, tangent_x):
-        return _average(np.asarray(tangent_x), self.kernel, self.stride)
+        return average_pool(np.asarray(tangent_x), self.kernel, self.stride)
+
+    def gradient(self, upstream, output, x):
+        from gates.conv_gradient import AvgPool2DSpreadGate  # that module builds on this one
+
+        return (apply(AvgPool2DSpreadGate(self.kernel, self.stride), upstream, x),)
 
     def to_onnx(self, builder, x):
         return builder.op("AveragePool", x, kernel_shape=list(self.kernel), strides=list(self.stride))
@@ -478,6 +570,11 @@ class DropoutGate(Gate):
 
     def jvp(self, tangent_x):
         return tangent_x if self.mask is None else tangent_x * self.mask
+
+    def gradient(self, upstream, output, x):
+        from gates.conv_gradient import DropoutMaskGate  # that module builds on this one
+
+        return (apply(DropoutMaskGate(self), upstream, output),)
 
     def to_onnx(self, builder, x):
         if self.training and self.p > 0:
@@ -619,6 +716,30 @@ class BatchNorm2DGate(Gate):
             None if tangent_beta is None else np.asarray(tangent_beta)[channel],
         )
 
+    def gradient(self, upstream, output, x, gamma, beta):
+        """The backward above written with gates; X̂ and s recomputed from X in training, read from the gate in eval."""
+        from gates.conv_gradient import BatchNormEvalGate, BatchNormModeGate  # that module builds on this one
+
+        want_x, want_gamma, want_beta = self.needs_input_grad
+        axes = (0, 2, 3)
+        g = apply(BatchNormModeGate(self, self.training), upstream, output)
+        grad_x = grad_gamma = None
+        grad_beta = g.sum(axes) if want_beta else None
+        if self.training and (want_x or want_gamma):
+            centred = x - x.mean(axes, keepdims=True)
+            scale = ((centred * centred).mean(axes, keepdims=True) + self.eps) ** -0.5
+            x_hat = centred * scale
+            grad_gamma = (g * x_hat).sum(axes) if want_gamma else None
+            if want_x:
+                g = g * gamma.reshape(-1, 1, 1)
+                grad_x = scale * (g - g.mean(axes, keepdims=True) - x_hat * (g * x_hat).mean(axes, keepdims=True))
+        elif not self.training:
+            if want_gamma:
+                grad_gamma = (g * apply(BatchNormEvalGate(self), x, output)).sum(axes)
+            if want_x:
+                grad_x = apply(BatchNormEvalGate(self, centre=False), g * gamma.reshape(-1, 1, 1), output)
+        return grad_x, grad_gamma, grad_beta
+
     def to_onnx(self, builder, x, gamma, beta):
         if self.training:
             raise NotImplementedError(
@@ -666,6 +787,9 @@ class FlattenGate(Gate):
     def jvp(self, tangent_x):
         return np.reshape(tangent_x, (self.x_shape[0], math.prod(self.x_shape[1:])))
 
+    def gradient(self, upstream, output, x):
+        return (apply(ReshapeLikeGate(), upstream, x),)
+
     def to_onnx(self, builder, x):
         return builder.op("Flatten", x, axis=1)
 
@@ -709,8 +833,27 @@ def _check_window(x_shape: tuple[int, ...], kernel, padding: Pair, gate: Gate) -
         )
 
 
-def _average(x: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
+def average_pool(x: np.ndarray, kernel: Pair, stride: Pair) -> np.ndarray:
+    """The mean of each window of ``x`` (N, C, H, W): average pooling's forward.
+
+    >>> average_pool(np.arange(16.0).reshape(1, 1, 4, 4), (2, 2), (2, 2))[0, 0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
     return im2col(x, kernel, stride).mean(axis=(2, 3), dtype=_float_dtype(x))
+
+
+def spread_over_windows(upstream, x_shape: tuple[int, ...], kernel: Pair, stride: Pair) -> np.ndarray:
+    """The adjoint of :func:`average_pool`: each window's upstream shared equally among its pixels, summed.
+
+    >>> spread_over_windows(np.ones((1, 1, 1, 1)), (1, 1, 2, 3), (2, 2), (1, 1))[0, 0]
+    array([[0.25, 0.25, 0.  ],
+           [0.25, 0.25, 0.  ]])
+    """
+    upstream = np.asarray(upstream)
+    share = upstream / np.asarray(kernel[0] * kernel[1], upstream.dtype)
+    windows = np.broadcast_to(share[:, :, np.newaxis, np.newaxis], (*share.shape[:2], *kernel, *share.shape[2:]))
+    return col2im(windows, x_shape, stride)
 
 
 def _float_dtype(x: np.ndarray) -> np.dtype:

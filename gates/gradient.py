@@ -43,6 +43,8 @@ __all__ = [
     "LogSoftmaxGate",
     "MatMulGradientGate",
     "loss_scale",
+    "zeros_like",
+    "zeros_if",
 ]
 
 
@@ -56,16 +58,16 @@ def sum_to(grad, like):
     return apply(SumToGate(), grad, like)
 
 
-def _zeros_like(value):
+def zeros_like(value):
     """A zero gradient for ``value``: 0.0 for a Python float, else zeros of its (floating) dtype."""
     if isinstance(value, float):
         return 0.0
     return np.zeros(shape_of(value), dtype=np.result_type(value, 1.0))[()]
 
 
-def _zeros_if(wanted: bool, value):
+def zeros_if(wanted: bool, value):
     """A reference input's gradient: zero where it is asked for (its value moves nothing), else None."""
-    return _zeros_like(value) if wanted else None
+    return zeros_like(value) if wanted else None
 
 
 class SumToGate(Gate):
@@ -93,11 +95,11 @@ class SumToGate(Gate):
     def backward(self, upstream):
         want_grad, want_like = self.needs_input_grad
         spread = np.broadcast_to(upstream, self.grad_shape)[()] if self.grad_shape else upstream
-        return (spread if want_grad else None, _zeros_if(want_like, self.like))
+        return (spread if want_grad else None, zeros_if(want_like, self.like))
 
     def jvp(self, tangent_grad, tangent_like):
         if tangent_grad is None:
-            return _zeros_like(self.output)
+            return zeros_like(self.output)
         return unbroadcast(tangent_grad, shape_of(self.like))
 
     def gradient(self, upstream, output, grad, like):
@@ -139,12 +141,12 @@ class BroadcastToGate(Gate):
 
     def backward(self, upstream):
         want_x, want_like = self.needs_input_grad
-        return (unbroadcast(upstream, self.x_shape) if want_x else None, _zeros_if(want_like, self.like))
+        return (unbroadcast(upstream, self.x_shape) if want_x else None, zeros_if(want_like, self.like))
 
     def jvp(self, tangent_x, tangent_like):
         shape = shape_of(self.like)
         if tangent_x is None:
-            return _zeros_like(self.output)
+            return zeros_like(self.output)
         return np.broadcast_to(tangent_x, shape)[()] if shape != shape_of(tangent_x) else tangent_x
 
     def gradient(self, upstream, output, x, like):
@@ -174,11 +176,11 @@ class ReshapeLikeGate(Gate):
 
     def backward(self, upstream):
         want_x, want_like = self.needs_input_grad
-        return (np.reshape(upstream, self.x_shape)[()] if want_x else None, _zeros_if(want_like, self.like))
+        return (np.reshape(upstream, self.x_shape)[()] if want_x else None, zeros_if(want_like, self.like))
 
     def jvp(self, tangent_x, tangent_like):
         if tangent_x is None:
-            return _zeros_like(self.output)
+            return zeros_like(self.output)
         return np.reshape(tangent_x, shape_of(self.like))[()]
 
     def gradient(self, upstream, output, x, like):
@@ -243,11 +245,11 @@ class SpreadGate(_AxesGate):
     def backward(self, upstream):
         want_grad, want_like = self.needs_input_grad
         summed = np.sum(upstream, axis=self.axes, keepdims=self.keepdims) * self.scale if want_grad else None
-        return (summed, _zeros_if(want_like, self.like))
+        return (summed, zeros_if(want_like, self.like))
 
     def jvp(self, tangent_grad, tangent_like):
         if tangent_grad is None:
-            return _zeros_like(self.output)
+            return zeros_like(self.output)
         return self._spread(tangent_grad, shape_of(self.like))
 
     def gradient(self, upstream, output, grad, like):
@@ -331,11 +333,11 @@ class ReLUMaskGate(Gate):
 
     def backward(self, upstream):
         want_grad, want_x = self.needs_input_grad
-        return (self._mask(upstream) if want_grad else None, _zeros_if(want_x, self.x))
+        return (self._mask(upstream) if want_grad else None, zeros_if(want_x, self.x))
 
     def jvp(self, tangent_grad, tangent_x):
         if tangent_grad is None:
-            return _zeros_like(self.output)
+            return zeros_like(self.output)
         return self._mask(tangent_grad)
 
     def gradient(self, upstream, output, grad, x):
@@ -396,13 +398,13 @@ class RouteGate(Gate):
         want_grad, want_x, want_y = self.needs_input_grad
         return (
             unbroadcast(self._route(upstream), self.grad_shape) if want_grad else None,
-            _zeros_if(want_x, self.x),
-            _zeros_if(want_y, self.y),
+            zeros_if(want_x, self.x),
+            zeros_if(want_y, self.y),
         )
 
     def jvp(self, tangent_grad, tangent_x, tangent_y):
         if tangent_grad is None:
-            return _zeros_like(self.output)
+            return zeros_like(self.output)
         return self._route(tangent_grad)
 
     def gradient(self, upstream, output, grad, x, y):
@@ -428,10 +430,10 @@ class _ConstantGate(Gate):
 
     def backward(self, upstream):
         (want_x,) = self.needs_input_grad
-        return (_zeros_if(want_x, self.x),)
+        return (zeros_if(want_x, self.x),)
 
     def jvp(self, tangent_x):
-        return _zeros_like(self.output)
+        return zeros_like(self.output)
 
     def gradient(self, upstream, output, x):
         return (None,)
@@ -478,7 +480,7 @@ class ZerosLikeGate(_ConstantGate):
 
     def forward(self, x):
         self.x = x
-        self.output = _zeros_like(x)
+        self.output = zeros_like(x)
         return self.output
 
 
@@ -597,11 +599,11 @@ class OneHotGate(Gate):
     def backward(self, upstream):
         want_labels, want_logits = self.needs_input_grad
         carried = upstream if want_labels and not self.integer_labels else None
-        return (carried, _zeros_if(want_logits, self.logits))
+        return (carried, zeros_if(want_logits, self.logits))
 
     def jvp(self, tangent_labels, tangent_logits):
         if tangent_labels is None or self.integer_labels:
-            return _zeros_like(self.output)
+            return zeros_like(self.output)
         return tangent_labels
 
     def gradient(self, upstream, output, labels, logits):
@@ -691,13 +693,13 @@ class MatMulGradientGate(Gate):
         if self.to == "x":  # grad is shaped like x
             return (
                 np.matmul(grad, y) if want_upstream else None,
-                _zeros_if(want_x, x),
+                zeros_if(want_x, x),
                 _matmul_gradient("y", upstream, grad, y) if want_y else None,
             )
         return (
             np.matmul(x, grad) if want_upstream else None,
             _matmul_gradient("x", upstream, x, grad) if want_x else None,
-            _zeros_if(want_y, y),
+            zeros_if(want_y, y),
         )
 
     def jvp(self, tangent_upstream, tangent_x, tangent_y):
@@ -710,7 +712,7 @@ class MatMulGradientGate(Gate):
             operands = (x, moved) if self.to == "x" else (moved, y)
             terms.append(_matmul_gradient(self.to, upstream, *operands))
         if not terms:
-            return _zeros_like(x if self.to == "x" else y)
+            return zeros_like(x if self.to == "x" else y)
         return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
     def gradient(self, grad, output, upstream, x, y):

@@ -33,8 +33,8 @@ from graph.graph import ComputationalGraph
 from graph.higher_order import hessian, hvp
 from graph.jacobian import jacobian
 from graph.node import Node
-from graph.onnx_export import export_onnx
 from graph.trace import Trace
+from graph.views.onnx_export import export_onnx
 
 __all__ = [
     "ComputationalGraph",

@@ -58,6 +58,7 @@ class ComputationalGraph(GraphBuilder):
         self._last_forward: Plan | None = None  # None also after a change of structure: backward then refuses
         self._read_versions: list[int] = []  # the version of each leaf of that plan, as forward read it
         self._forward_failed = False
+        self._kept = True  # False after a forward(keep=False): backward then refuses
         self._record: PassRecord | None = None  # the last successful forward (and backward): what g.trace reads
 
     @property
@@ -73,7 +74,14 @@ class ComputationalGraph(GraphBuilder):
     # -- running ------------------------------------------------------------------
 
     def forward(
-        self, feeds: Mapping[str, Any] | None = None, /, *, outputs=None, check_finite: bool = False, **named_feeds
+        self,
+        feeds: Mapping[str, Any] | None = None,
+        /,
+        *,
+        outputs=None,
+        check_finite: bool = False,
+        keep: bool = True,
+        **named_feeds,
     ):
         """Run the forward pass and return the output's value.
 
@@ -89,6 +97,14 @@ class ComputationalGraph(GraphBuilder):
         check_finite : bool, default False
             Anomaly detection: stop at the first gate whose output holds a NaN
             or an infinity, naming it and describing its inputs.
+        keep : bool, default True
+            Keep the pass for :meth:`backward`, the nodes' ``.value`` and
+            :attr:`trace`. False is a pass for prediction or scoring (as
+            ``Model.predict`` and ``models.evaluate`` run it): it keeps only
+            the outputs it returns, letting each value go once the gates
+            after it have read it; node values and the trace still show the
+            last pass that was kept, and :meth:`backward` is refused until a
+            forward keeps its pass.
 
         Returns
         -------
@@ -141,19 +157,20 @@ class ComputationalGraph(GraphBuilder):
         self._last_forward = None
         if self._record is not None:
             self._record.gates_hold_it = False
-        run_forward(plan, values, check_finite)
-
-        for node, value in zip(plan.order, values):
-            node._value = value  # a pass's own values: no version counted (see Node.value)
-        for node in self._nodes.values():
-            node.grad = node.input_grads = None
-        self._forward_failed = False
-        self._last_forward, self._read_versions = plan, read_versions
-        self._record = PassRecord(self._record.number + 1 if self._record else 1, plan, values)
-        self._change = None
-        if single or (outputs is None and len(plan.output_nodes) == 1):
-            return plan.output_nodes[0].value
-        return {node.name: node.value for node in plan.output_nodes}
+        run_forward(plan, values, check_finite, keep)
+        results = [values[slot] for slot in plan.output_slots]
+        if keep:
+            for node, value in zip(plan.order, values):
+                node._value = value  # a pass's own values: no version counted (see Node.value)
+            for node in self._nodes.values():
+                node.grad = node.input_grads = None
+            self._last_forward, self._read_versions = plan, read_versions
+            self._record = PassRecord(self._record.number + 1 if self._record else 1, plan, values)
+            self._change = None
+        self._forward_failed, self._kept = False, keep
+        if single or (outputs is None and len(plan.outputs) == 1):
+            return results[0]
+        return dict(zip(plan.outputs, results))
 
     def backward(self, grad=None, *, output: Node | str | None = None, check_finite: bool = False) -> dict[str, Any]:
         """Run the backward pass from an output of the last forward.
@@ -228,50 +245,50 @@ class ComputationalGraph(GraphBuilder):
         assert record is not None and record.plan is plan  # set with _last_forward
         found = run_backward(back, record.values, seed, check_finite)
         results = hand_over(back.results, found, record.values)
-        gate = NodeKind.GATE
+        gate, array = NodeKind.GATE, np.ndarray
         for node, grad_value, result in zip(plan.order, found.grads, found.sent):  # forward() cleared the others
-            if type(grad_value) is np.ndarray and node.kind is gate:
+            if type(grad_value) is array and node.kind is gate:
                 grad_value = read_only(grad_value)
             node.grad = grad_value
-            node.input_grads = None if result is None else tuple(result)
+            node.input_grads = result  # a tuple, or None where the node's backward did not run
         record.backward = found
         return results
 
-    # -- diagrams and explanations: graph.export reads the graph, never runs it -----
+    # -- diagrams and explanations: graph.views reads the graph, never runs it -----
 
     def to_dot(self, values: bool = True, grads: bool = True, **options):
-        """The diagram as a ``graphviz.Digraph``; see :func:`graph.export.to_dot`."""
-        from graph.export import to_dot
+        """The diagram as a ``graphviz.Digraph``; see :func:`graph.views.diagram.to_dot`."""
+        from graph.views.diagram import to_dot
 
         return to_dot(self, values=values, grads=grads, **options)
 
     def render(self, path, **options):
-        """Write the diagram to ``path``, format from the suffix; see :func:`graph.export.render`."""
-        from graph.export import render
+        """Write the diagram to ``path``, format from the suffix; see :func:`graph.views.diagram.render`."""
+        from graph.views.diagram import render
 
         return render(self, path, **options)
 
     def to_svg(self, **options) -> str:
-        """The diagram as SVG text; see :func:`graph.export.to_svg`."""
-        from graph.export import to_svg
+        """The diagram as SVG text; see :func:`graph.views.diagram.to_svg`."""
+        from graph.views.diagram import to_svg
 
         return to_svg(self, **options)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Notebooks show the graph as its diagram (and its repr where Graphviz is missing)."""
-        from graph.export import mimebundle
+        from graph.views.diagram import mimebundle
 
         return mimebundle(self)
 
     def explain(self, **options) -> str:
-        """The last backward pass in words, node by node; see :func:`graph.explain.explain`."""
-        from graph.explain import explain
+        """The last backward pass in words, node by node; see :func:`graph.views.explain.explain`."""
+        from graph.views.explain import explain
 
         return explain(self, **options)
 
     def animate(self, path, **options):
-        """Write the last forward and backward pass as a step-through HTML page; see :func:`graph.animate.animate`."""
-        from graph.animate import animate
+        """The last forward and backward pass as a step-through HTML page; see :func:`graph.views.animate.animate`."""
+        from graph.views.animate import animate
 
         return animate(self, path, **options)
 
@@ -335,6 +352,11 @@ class ComputationalGraph(GraphBuilder):
     def _why_no_forward(self) -> str:
         if self._forward_failed:
             return "the last forward() failed"
+        if not self._kept:
+            return (
+                "the last forward() kept nothing for backward (keep=False, as Model.predict and models.evaluate "
+                "run it): run forward() again"
+            )
         if self._record is not None and self._change is not None:
             how, node = self._change
             return f"the graph changed since the last forward() ({describe(node)} was {how}): run forward() again"

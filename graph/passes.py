@@ -13,7 +13,7 @@ import contextlib
 import gc
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from graph.messages import all_finite, arguments, describe, non_finite, statisti
 from graph.plan import BackwardPlan, Plan, ResultSlot
 from graph.trace import BackwardRecord
 
+if TYPE_CHECKING:
+    from graph.node import Node
+
 __all__ = ["INPUT_ERRORS", "run_forward", "run_backward", "hand_over", "collector_paused"]
 
 # What a gate raises when its inputs do not suit it; the passes re-raise these
@@ -30,27 +33,49 @@ __all__ = ["INPUT_ERRORS", "run_forward", "run_backward", "hand_over", "collecto
 INPUT_ERRORS = (ValueError, TypeError, ArithmeticError, IndexError)
 
 
-def run_forward(plan: Plan, values: list[Any], check_finite: bool = False) -> None:
-    """Compute every gate of ``plan`` into ``values``, whose leaves' slots are filled already."""
+def run_forward(plan: Plan, values: list[Any], check_finite: bool = False, keep: bool = True) -> None:
+    """Compute every gate of ``plan`` into ``values``, whose leaves' slots are filled already.
+
+    With ``keep`` False (a pass no backward will read), each gate's value is
+    let go as soon as the last gate reading it has run (``plan.last_reads``),
+    so that only the outputs are left in ``values``, and the gates' caches.
+    """
+    float64 = np.float64  # hoisted: the loop runs once per gate
+    read = values.__getitem__
+    release = None if keep else plan.last_reads
     with collector_paused():
         for node, gate, inputs, slot in plan.steps:
-            arguments_in = [values[i] for i in inputs]
             try:
-                value = gate.forward(*arguments_in)
+                value = gate.forward(*map(read, inputs))
             except INPUT_ERRORS as error:
+                arguments_in = [values[i] for i in inputs]
                 raise GateError(
                     f"forward of {describe(node)} failed on {arguments(node, arguments_in)}: {error}"
                 ) from error
-            values[slot] = float(value) if type(value) is np.float64 else value
+            if type(value) is float64:
+                value = float(value)
             if check_finite and not all_finite(value):
                 raise NonFiniteError(
                     f"forward of {describe(node)} produced {non_finite(value)}; its inputs: "
-                    + "; ".join(f"{i.name} {statistics(v)}" for i, v in zip(node.inputs, arguments_in))
+                    + "; ".join(f"{i.name} {statistics(values[s])}" for i, s in zip(node.inputs, inputs))
                 )
+            values[slot] = value
+            if release is not None:
+                for done in release.get(slot, ()):
+                    values[done] = None
 
 
 def run_backward(back: BackwardPlan, values: list[Any], seed, check_finite: bool = False) -> BackwardRecord:
-    """Send ``seed`` back from ``back.output_slot`` through the gates, summing where a node fans out."""
+    """Send ``seed`` back from ``back.output_slot`` through the gates, summing where a node fans out.
+
+    Every gate's result is checked against the gate contract: one gradient
+    per input, each shaped like its input (and finite, on request). A Python
+    float sent to an input whose value is a Python float has the right shape
+    by construction: scalar graphs skip the shape check, the rest of the
+    contract costs a type test when it holds. numpy's float64 scalars are
+    added as Python floats.
+    """
+    float64 = np.float64
     grads: list[Any] = [None] * len(values)
     owned = [False] * len(values)
     sent: list[Any] = [None] * len(values)
@@ -64,31 +89,17 @@ def run_backward(back: BackwardPlan, values: list[Any], seed, check_finite: bool
                 result = gate.backward(upstream)
             except INPUT_ERRORS as error:
                 raise GateError(f"backward of {describe(node)} failed: {error}") from error
-            if not isinstance(result, (tuple, list)) or len(result) != len(inputs):
-                count = len(result) if isinstance(result, (tuple, list)) else type(result).__name__
-                raise GateContractError(
-                    f"{describe(node)}: backward must return a tuple of {len(inputs)} gradients, "
-                    f"one per input, got {count}"
-                )
+            if type(result) is not tuple or len(result) != len(inputs):
+                result = _as_gradients(node, result)
             sent[slot] = result
             for position, grad_in in enumerate(result):
                 if grad_in is None or not wanted[position]:
                     continue
                 input_slot = inputs[position]
-                if shape_of(grad_in) != shape_of(values[input_slot]):
-                    raise GateContractError(
-                        f"{describe(node)}: backward returned a gradient of shape {shape_of(grad_in)} for "
-                        f"input {position} ({node.inputs[position].name!r}), "
-                        f"expected its shape {shape_of(values[input_slot])}"
-                    )
-                if type(grad_in) is np.float64:
+                if type(grad_in) is float64:  # numpy's scalar (a gate computing on a float): the pass adds floats
                     grad_in = float(grad_in)
-                if check_finite and not all_finite(grad_in):
-                    raise NonFiniteError(
-                        f"backward of {describe(node)} sent {non_finite(grad_in)} to input {position} "
-                        f"({node.inputs[position].name!r}, value {statistics(values[input_slot])}); "
-                        f"upstream {statistics(upstream)}"
-                    )
+                if check_finite or type(grad_in) is not float or type(values[input_slot]) is not float:
+                    _check(node, position, grad_in, values[input_slot], upstream, check_finite)
                 current = grads[input_slot]
                 if current is None:
                     grads[input_slot] = grad_in
@@ -98,6 +109,31 @@ def run_backward(back: BackwardPlan, values: list[Any], seed, check_finite: bool
                     grads[input_slot] = current + grad_in
                     owned[input_slot] = isinstance(grads[input_slot], np.ndarray)
     return BackwardRecord(back, grads, owned, sent)
+
+
+def _as_gradients(node: Node, result) -> tuple:
+    """A gate's backward result as a tuple of one gradient per input, or a GateContractError naming the gate."""
+    if not isinstance(result, (tuple, list)) or len(result) != len(node.inputs):
+        count = len(result) if isinstance(result, (tuple, list)) else type(result).__name__
+        raise GateContractError(
+            f"{describe(node)}: backward must return a tuple of {len(node.inputs)} gradients, "
+            f"one per input, got {count}"
+        )
+    return tuple(result)
+
+
+def _check(node: Node, position: int, grad_in, value, upstream, check_finite: bool) -> None:
+    """Check one gradient against the gate contract: shaped like its input's value, and finite on request."""
+    if shape_of(grad_in) != shape_of(value):
+        raise GateContractError(
+            f"{describe(node)}: backward returned a gradient of shape {shape_of(grad_in)} for "
+            f"input {position} ({node.inputs[position].name!r}), expected its shape {shape_of(value)}"
+        )
+    if check_finite and not all_finite(grad_in):
+        raise NonFiniteError(
+            f"backward of {describe(node)} sent {non_finite(grad_in)} to input {position} "
+            f"({node.inputs[position].name!r}, value {statistics(value)}); upstream {statistics(upstream)}"
+        )
 
 
 def hand_over(results: list[ResultSlot], found: BackwardRecord, values: list[Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ __all__ = [
     "cycle_text",
     "forward_plan",
     "backward_plan",
+    "last_reads",
     "ForwardStep",
     "BackwardStep",
     "LeafRead",
@@ -125,6 +126,8 @@ class Plan:
     leaves: list[LeafRead]
     feeds: list[FeedRead]
     steps: list[ForwardStep]
+    output_slots: tuple[int, ...]  # the slots of ``output_nodes``, in order
+    last_reads: dict[int, tuple[int, ...]]  # by step slot: the gate slots no later step reads, outputs excepted
     backward_plans: dict[Node, BackwardPlan] = field(default_factory=dict)  # by output node
 
     @property
@@ -271,7 +274,36 @@ def forward_plan(nodes: list[Node], outputs: list[Node]) -> Plan:
             feeds.append(FeedRead(node, slot))
         else:
             leaves.append(LeafRead(node, slot))
-    return Plan(output_nodes=tuple(outputs), order=order, needed=needed, leaves=leaves, feeds=feeds, steps=steps)
+    output_slots = tuple(slots[node] for node in outputs)
+    return Plan(tuple(outputs), order, needed, leaves, feeds, steps, output_slots, last_reads(steps, output_slots))
+
+
+def last_reads(steps: list[ForwardStep], kept: Iterable[int]) -> dict[int, tuple[int, ...]]:
+    """By step slot, the gate nodes' slots whose last reader that step is, except ``kept``.
+
+    A pass that keeps nothing for backward lets each gate's value go once
+    the last gate reading it has run (leaves are the graph's own values).
+
+    >>> from graph import ComputationalGraph
+    >>> g = ComputationalGraph()
+    >>> x = g.input("x")
+    >>> y = (x * 2.0).tanh() + x
+    >>> plan = forward_plan(g.nodes, [y])
+    >>> [(plan.order[step].name, [plan.order[s].name for s in slots]) for step, slots in plan.last_reads.items()]
+    [('tanh_1', ['mul_1']), ('add_1', ['tanh_1'])]
+    """
+    last: dict[int, int] = {}
+    gate_slots = {step.slot for step in steps}
+    for step in steps:
+        for source in step.inputs:
+            if source in gate_slots:
+                last[source] = step.slot
+    by_step: dict[int, list[int]] = {}
+    kept = set(kept)
+    for source, reader in last.items():
+        if source not in kept:
+            by_step.setdefault(reader, []).append(source)
+    return {reader: tuple(sources) for reader, sources in by_step.items()}
 
 
 def backward_plan(plan: Plan, output: Node) -> BackwardPlan:

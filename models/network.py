@@ -289,10 +289,12 @@ class Model:
         """The network's output for ``X``, in evaluation mode; runs only what prediction needs, no labels.
 
         Class probabilities (N, C) for softmax cross-entropy, a probability per
-        output for BCE, the last layer's values for MSE.
+        output for BCE, the last layer's values for MSE. The pass keeps nothing
+        for backward (``forward(keep=False)``): its values are let go as soon
+        as they are read, and the graph's nodes keep the last training pass's.
         """
         with self.in_mode(False):
-            return self.graph.forward({"X": self.inputs(x)}, outputs=self.output_node)
+            return self.graph.forward({"X": self.inputs(x)}, outputs=self.output_node, keep=False)
 
     def predict_classes(self, x: ArrayLike) -> np.ndarray:
         """Predicted class labels (N,): the most probable class, or output >= 0.5 for one output."""
@@ -302,12 +304,14 @@ class Model:
         """The loss on ``X`` and targets ``Y`` (in the current mode); :meth:`backward` then gives its gradients."""
         return float(self.graph.forward({"X": self.inputs(x), "Y": self.targets(y)}, outputs=self.loss_node))
 
-    def forward(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def forward(self, x: np.ndarray, y: np.ndarray, keep: bool = True) -> tuple[float, np.ndarray]:
         """Loss and output in one pass (what training uses); ``X`` and ``Y`` must be prepared.
 
         ``X`` as :meth:`inputs` returns it, ``Y`` as :meth:`targets` returns it.
+        ``keep=False`` scores without keeping the pass for :meth:`backward`
+        (see ``ComputationalGraph.forward``), as ``models.evaluate`` does.
         """
-        values = self.graph.forward({"X": x, "Y": y}, outputs=[self.loss_node, self.output_node])
+        values = self.graph.forward({"X": x, "Y": y}, outputs=[self.loss_node, self.output_node], keep=keep)
         return float(values[self.loss_node.name]), values[self.output_node.name]
 
     def backward(self) -> dict[str, np.ndarray]:

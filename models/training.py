@@ -261,7 +261,7 @@ def evaluate(model: Model, x: ArrayLike, y: ArrayLike, batch_size: int = 2000) -
     with model.in_mode(False):
         for start in range(0, len(inputs), batch_size):
             rows = slice(start, start + batch_size)  # in order: a view of the data, not a copy
-            batch_loss, output = model.forward(inputs[rows], targets[rows])
+            batch_loss, output = model.forward(inputs[rows], targets[rows], keep=False)  # no backward follows
             total_loss += batch_loss * _weight(model, min(batch_size, len(inputs) - start))
             if labels is not None:
                 correct += int(np.count_nonzero(model.classes(output) == labels[rows]))

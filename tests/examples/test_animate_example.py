@@ -15,8 +15,8 @@ def test_animate_backprop_writes_the_lectures_circuits(tmp_path, capsys, monkeyp
     assert out.count("wrote ") == 4
     circuit = (tmp_path / "pages" / "circuit.html").read_text(encoding="utf-8")
     assert "f = (x + y) z at x = -2, y = 5, z = -4" in circuit
-    assert '"b":"dL/dx = -4"' in circuit and '"b":"dL/dz = 3"' in circuit
+    assert '"badge":"dL/dx = -4"' in circuit and '"badge":"dL/dz = 3"' in circuit
     neuron = (tmp_path / "pages" / "neuron.html").read_text(encoding="utf-8")
-    assert '"b":"dL/dw0 = -0.1966"' in neuron and '"b":"= 0.7311"' in neuron
+    assert '"badge":"dL/dw0 = -0.1966"' in neuron and '"badge":"= 0.7311"' in neuron
     patterns = (tmp_path / "pages" / "patterns.html").read_text(encoding="utf-8")
-    assert "gradient router" in patterns and '"b":"dL/dx = -8"' in patterns
+    assert "gradient router" in patterns and '"badge":"dL/dx = -8"' in patterns

@@ -156,7 +156,7 @@ def test_node_kinds_are_an_enum_that_still_compares_as_text():
 
 
 ENGINE = ["builder", "plan", "passes", "trace", "graph", "node", "messages", "values", "errors", "gradcheck"]
-ENGINE += ["forward_mode", "jacobian", "onnx_export"]
+ENGINE += ["forward_mode", "jacobian", "views/onnx_export"]
 
 
 @pytest.mark.parametrize("module", ENGINE)

@@ -5,7 +5,7 @@ import pytest
 
 from gates import AddGate, LinearGate, MaxGate, MultiplyGate
 from graph import BackwardError, ComputationalGraph
-from graph.explain import explain
+from graph.views.explain import explain
 from models.lecture import first_circuit
 
 
@@ -92,7 +92,7 @@ def test_fan_out_shows_each_branch_and_their_sum():
     g.backward()
     assert block(explain(g), "x") == (
         "x   input   value 3\n"
-        "  dL/dx = 3 (from square as x) + 3 (from square as y) + 1 (from f) = 7"
+        "  dL/dx = Σ 3 (from square as x) + 3 (from square as y) + 1 (from f) = 7"
         "   (fan-out: the branches' gradients add)"
     )
 
@@ -103,7 +103,8 @@ def test_a_zero_upstream_still_reads():
     g.add_gate(MultiplyGate(), x, y, name="f")
     g.forward(x=3.0, y=-4.0)
     g.backward(grad=0.0)
-    assert "to x      0 × local = 0   (dz/dx = y)" in explain(g)
+    # the local gradient comes from the trace, not from dividing what was sent by a zero upstream
+    assert "to x      0 × -4 = 0   (dz/dx = y)" in explain(g)
 
 
 def test_arrays_are_described_by_shape_and_dtype():
@@ -118,8 +119,8 @@ def test_arrays_are_described_by_shape_and_dtype():
     z = block(text, "Z")
     assert "value (8, 3) float32" in z
     assert "to X      nothing (needs no gradient)" in z
-    assert "to W      (8, 3) float32 → (3, 100) float32   (dZ/dW = A)" in z
-    assert "to b      (8, 3) float32 → (3,) float32   (dZ/db = 1)" in z
+    assert "to W      (8, 3) float32 × (dZ/dW = A) → (3, 100) float32" in z
+    assert "to b      (8, 3) float32 × (dZ/db = 1) → (3,) float32" in z
     assert text.endswith("not reached (no gradient needed here): X")
     assert "1, 1, 1" not in text  # no array is written out
 

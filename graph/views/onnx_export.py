@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from graph.errors import OnnxExportError
-from graph.plan import ancestors as _ancestors_and_self
+from graph.plan import ancestors
+from graph.views.text import output_names
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -94,15 +95,10 @@ def export_onnx(
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise OnnxExportError(f"ONNX export writes float32 or float64, got dtype {dtype}")
-    if outputs is None:
-        names = [node.name for node in graph.outputs]
-    elif isinstance(outputs, (list, tuple)):
-        names = [graph[item].name for item in outputs]
-    else:
-        names = [graph[outputs].name]
+    names = output_names(graph, outputs)
     if feeds is not None:
         graph.forward(feeds, outputs=names)
-    needed = _ancestors_and_self([graph[name] for name in names])
+    needed = ancestors([graph[name] for name in names])
     nodes = [node for node in graph.nodes if node in needed]
     unrun = [node.name for node in nodes if node.value is None]
     if unrun:

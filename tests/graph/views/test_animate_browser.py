@@ -76,20 +76,16 @@ def step(page) -> int:
 
 
 def current(page):
-    """The highlighted node's id and the badge written on it."""
+    """The highlighted node's name and the badge written on it."""
     return page.evaluate(
-        "() => { var node = document.querySelector('g.node.current'); var badge = node.querySelector('g.badge');"
-        " return [node.id, badge ? badge.textContent : null]; }"
+        "() => { var node = document.querySelector('.gg-node.current'); var badge = node.querySelector('g.badge');"
+        " return [node.dataset.node, badge ? badge.textContent : null]; }"
     )
 
 
-def node_id(page, name: str) -> str:
-    """The element id of the node whose tooltip names it."""
-    return page.evaluate(
-        "name => Array.from(document.querySelectorAll('g.node[id^=gg-n]')).find(g =>"
-        " g.querySelector('a').getAttribute('xlink:title').startsWith(name + ':')).id",
-        name,
-    )
+def node(name: str) -> str:
+    """The CSS selector of the diagram's node ``name`` (names here are plain letters and digits)."""
+    return f'.gg-node[data-node="{name}"]'
 
 
 def test_the_first_frame_shows_the_first_input_and_hides_what_is_not_computed_yet(open_page, pages):
@@ -98,10 +94,11 @@ def test_the_first_frame_shows_the_first_input_and_hides_what_is_not_computed_ye
     assert page.inner_text("#phase") == "forward"
     assert page.inner_text("#sentence") == "x is an input: the forward pass starts from its value -2."
     assert page.inner_text("#detail") == "x   input   value -2"
-    assert current(page) == [node_id(page, "x"), "= -2"]
-    assert page.eval_on_selector(f"#{node_id(page, 'f')}", "node => node.classList.contains('pending')")
+    assert page.title() == "Backpropagation, step by step" and page.inner_text("h1") == page.title()
+    assert current(page) == ["x", "= -2"]
+    assert page.eval_on_selector(node("f"), "node => node.classList.contains('pending')")
     shown = page.eval_on_selector_all(
-        "text.value, text.grad",
+        "text.gg-value, text.gg-grad",
         "texts => texts.filter(t => getComputedStyle(t).visibility === 'visible').map(t => t.textContent)",
     )
     assert shown == ["-2"]  # x's value on its edge into q; nothing else yet, no gradient
@@ -110,24 +107,24 @@ def test_the_first_frame_shows_the_first_input_and_hides_what_is_not_computed_ye
 
 def test_next_walks_forward_then_back_to_x_whose_gradient_is_minus_four(open_page, pages):
     page = open_page(pages["circuit"])
-    x = node_id(page, "x")
     seen = []
     for _ in range(12):
         page.click("#next")
         seen.append((page.inner_text("#phase"), current(page)[0]))
-        if seen[-1] == ("backward", x):
+        if seen[-1] == ("backward", "x"):
             break
-    ids = {name: node_id(page, name) for name in "xyzqf"}
-    assert seen == [("forward", ids[n]) for n in "yzqf"] + [("backward", ids[n]) for n in "fzqx"]
+    assert seen == [("forward", n) for n in "yzqf"] + [("backward", n) for n in "fzqx"]
     assert "-4" in page.inner_text("#sentence") and "-4" in page.inner_text("#detail")
     assert page.inner_text("#detail") == "x   input   value -2\n  dL/dx = -4"
-    assert current(page) == [x, "dL/dx = -4"]
-    assert page.text_content(f"#{x} g.badge") == "dL/dx = -4"  # written inside the highlighted node's group
+    assert current(page) == ["x", "dL/dx = -4"]
+    assert page.text_content(f"{node('x')} g.badge") == "dL/dx = -4"  # written inside the highlighted node's group
     # every gradient on the diagram is showing now, and the edge x -> q is lit in red
-    hidden = page.eval_on_selector_all("text.grad.pending", "texts => texts.length")
+    hidden = page.eval_on_selector_all("text.gg-grad.pending", "texts => texts.length")
     assert hidden == 0
-    lit = page.eval_on_selector_all("g.lit.backward", "parts => parts.map(part => part.dataset.edge)")
-    assert len(lit) == 3 and len(set(lit)) == 1  # one edge: the line into its label, the label, the line out
+    lit = page.eval_on_selector_all(
+        ".gg-edge.lit.backward", "parts => parts.map(part => part.dataset.source + '->' + part.dataset.target)"
+    )
+    assert lit == ["x->q"] * 3  # one edge: the line into its label, the label, the line out
 
 
 def test_arrow_keys_step_and_home_end_jump(open_page, pages):
@@ -207,11 +204,10 @@ def test_a_screenshot_mid_backward_shows_the_diagram_in_colour(open_page, pages,
 
 def test_a_fan_out_node_shows_its_running_sum_while_the_branches_arrive(open_page, pages):
     page = open_page(pages["fan_out"])
-    x = node_id(page, "x")
     sums = []
     page.keyboard.press("End")
     while page.inner_text("#phase") == "backward":
-        badge = page.query_selector(f"#{x} g.badge.sum")
+        badge = page.query_selector(f"{node('x')} g.badge.sum")
         if badge is not None:
             sums.append(badge.text_content())
         page.keyboard.press("ArrowLeft")
@@ -229,8 +225,80 @@ def test_every_step_of_the_lecture_pages_renders(open_page, pages, name):
         badges.append(current(page)[1])
     assert step(page) == total - 1
     assert all(badges), "every step writes its value or gradient on its node"
-    assert page.eval_on_selector_all("text.grad.pending", "texts => texts.length") == 0
+    assert page.eval_on_selector_all("text.gg-grad.pending", "texts => texts.length") == 0
     if name == "neuron":
         assert "dL/dx1 = -0.5898" in badges
     if name == "mlp":
         assert any(badge.startswith("dL/dW1 = (4, 3) float64 mean") for badge in badges)
+
+
+def test_the_page_still_steps_when_the_diagrams_colours_change(open_page, monkeypatch, tmp_path):
+    import graph.views.diagram
+
+    blue, magenta = (0x00, 0x00, 0xFF), (0xFF, 0x00, 0xFF)
+    monkeypatch.setattr(graph.views.diagram, "VALUE_COLOR", "#0000ff")
+    monkeypatch.setattr(graph.views.diagram, "GRAD_COLOR", "#ff00ff")
+    page = open_page(first_circuit().animate(tmp_path / "blue.html").as_uri())
+
+    def shown():
+        return page.eval_on_selector_all(
+            "text.gg-value, text.gg-grad",
+            "texts => texts.filter(t => getComputedStyle(t).visibility === 'visible').map(t => t.textContent)",
+        )
+
+    assert shown() == ["-2"]
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    assert current(page) == ["f", "dL/df = 1"]
+    # every value; f's step sends -4 to q and 3 to z, and the seed 1 sits on the output's arrow
+    assert sorted(shown()) == sorted(["-2", "5", "-4", "3", "-12", "1", "-4", "3"])
+    page.keyboard.press("End")
+    assert page.eval_on_selector_all("text.gg-grad.pending", "texts => texts.length") == 0
+    image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    colours = [colour for _, colour in image.getcolors(maxcolors=1 << 20)]
+
+    def has(rgb):
+        return any(sum(abs(a - b) for a, b in zip(colour, rgb)) < 30 for colour in colours)
+
+    assert has(blue) and has(magenta) and not has(VALUE_RGB) and not has(GRAD_RGB)
+
+
+def test_each_badge_sits_beside_its_node(open_page, pages):
+    page = open_page(pages["neuron"])
+    gap = (
+        "() => { var node = document.querySelector('.gg-node.current');"
+        " var shape = node.querySelector('ellipse, polygon').getBBox();"
+        " var badge = node.querySelector('g.badge rect').getBBox();"
+        " var across = Math.max(shape.x - (badge.x + badge.width), badge.x - (shape.x + shape.width), 0);"
+        " var down = Math.max(shape.y - (badge.y + badge.height), badge.y - (shape.y + shape.height), 0);"
+        " return Math.max(across, down); }"
+    )
+    total = int(page.get_attribute("#slider", "max")) + 1
+    gaps = []
+    for index in range(total):
+        if index:
+            page.keyboard.press("ArrowRight")
+        gaps.append(page.evaluate(gap))
+    assert max(gaps) <= 30, gaps  # next to its node, at most a row further out
+
+
+def test_a_node_the_last_forward_did_not_run_stays_faded_and_without_values(open_page, tmp_path):
+    from gates import AddGate, MultiplyGate
+    from graph import ComputationalGraph
+
+    g = ComputationalGraph()
+    x = g.input("x")
+    g.add_gate(MultiplyGate(), x, 2.0, name="double")
+    g.add_gate(AddGate(), x, 1.0, name="shifted")
+    g.forward(x=10.0)
+    g.forward(x=3.0, outputs="double")
+    g.backward(output="double")
+    page = open_page(g.animate(tmp_path / "partial.html").as_uri())
+    for _ in range(int(page.get_attribute("#slider", "max")) + 1):
+        assert page.eval_on_selector(node("shifted"), "node => node.classList.contains('pending')")
+        page.keyboard.press("ArrowRight")
+    on_edges = page.eval_on_selector_all(
+        ".gg-edge text.gg-value, .gg-edge text.gg-grad",
+        "texts => texts.filter(t => getComputedStyle(t).visibility === 'visible').map(t => t.textContent)",
+    )
+    assert sorted(on_edges) == sorted(["3", "2", "6", "1"])  # x -> double and double's arrow; nothing of 11

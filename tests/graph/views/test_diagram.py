@@ -10,7 +10,7 @@ import pytest
 
 from gates import AddGate, LinearGate, MaxGate, MultiplyGate, ReLUGate, SumGate
 from graph import ComputationalGraph, GraphvizNotFoundError
-from graph.export import format_value, render, to_dot, to_svg
+from graph.views.diagram import render, to_dot, to_svg
 from models import lecture
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -88,46 +88,6 @@ def parse(source: str):
 def edge(edges, tail: str, head: str):
     (found,) = [(values, grads) for t, h, values, grads in edges if (t, h) == (tail, head)]
     return found
-
-
-# -- values as text ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (-12.0, "-12"),
-        (3.0, "3"),
-        (0.7310585786300049, "0.7311"),
-        (-0.19661193324148185, "-0.1966"),
-        (-0.0, "0"),
-        (np.float32(1.5), "1.5"),
-        (np.int64(7), "7"),
-        (np.True_, "1"),
-        (np.complex128(1 - 2j), "1-2j"),
-        (float("nan"), "nan"),
-        (1.0e-9, "1e-09"),
-        (np.array([1.0, -2.5, 3.0]), "[1, -2.5, 3]"),
-        (np.array([[1.0, 2.0], [3.0, 4.0]]), "[[1, 2], [3, 4]]"),
-        (np.ones((64, 10), dtype=np.float32), "(64, 10) float32 mean 1 norm 25.3"),
-        (np.zeros((0, 3)), "(0, 3) float64"),
-        (None, ""),
-    ],
-)
-def test_format_value(value, expected):
-    assert format_value(value) == expected
-
-
-def test_format_value_precision_and_size_limit_are_options():
-    assert format_value(np.pi, precision=2) == "3.1"
-    assert format_value(np.pi, precision=8) == "3.1415927"
-    assert format_value(np.arange(8.0)).startswith("(8,) float64 mean 3.5")
-    assert format_value(np.arange(8.0), max_elements=8) == "[0, 1, 2, 3, 4, 5, 6, 7]"
-
-
-def test_format_value_of_infinities_and_nan_does_not_warn():
-    # RuntimeWarnings are errors in this suite: inf - inf inside the mean must stay quiet
-    assert format_value(np.array([np.inf, -np.inf, 1.0, 2.0, 3.0, 4.0, 5.0])).endswith("mean nan norm inf")
 
 
 # -- DOT text --------------------------------------------------------------------------------------
@@ -323,6 +283,7 @@ def test_collapsed_edges_from_one_node_into_a_box_are_merged_and_their_gradients
 def test_export_reads_the_graph_and_never_runs_it(monkeypatch):
     g = first_circuit()
     before = to_dot(g).source
+    grads_before = g.trace.nodes
 
     def refuse(*args, **kwargs):
         raise AssertionError("export ran the graph")
@@ -330,14 +291,26 @@ def test_export_reads_the_graph_and_never_runs_it(monkeypatch):
     def refuse_forward(self, x, y):  # keeps the argument names the diagram reads from the signature
         raise AssertionError("export ran a gate")
 
+    # The local gradients come from the trace, which asks a gate's backward for them with a unit upstream;
+    # nothing runs a forward, a pass, or a backward with any other upstream.
+    unit_only = {gate: gate.backward for gate in (AddGate, MultiplyGate)}
+
+    def backward_of_one(gate_class):
+        def backward(self, upstream):
+            assert upstream == 1.0, "export ran a gate's backward"
+            return unit_only[gate_class](self, upstream)
+
+        return backward
+
     for method in ("forward", "backward"):
         monkeypatch.setattr(ComputationalGraph, method, refuse)
     for gate in (AddGate, MultiplyGate):
         monkeypatch.setattr(gate, "forward", refuse_forward)
-        monkeypatch.setattr(gate, "backward", refuse)
+        monkeypatch.setattr(gate, "backward", backward_of_one(gate))
     assert to_dot(g, explain=True).source and g.explain()
     assert to_dot(g).source == before
     assert g["x"].grad == -4.0 and g["f"].value == -12.0
+    assert g.trace.nodes == grads_before
 
 
 def test_to_dot_of_two_thousand_gates_takes_well_under_a_second_per_thousand():
@@ -399,9 +372,9 @@ def test_graph_methods_delegate_to_export(tmp_path):
     g = first_circuit()
     assert g.to_dot(explain=True).source == to_dot(g, explain=True).source
     assert g.to_svg() == to_svg(g)
-    assert g.render(tmp_path / "f.gv").read_text() == to_dot(g).source
+    assert g.render(tmp_path / "f.gv").read_text() == to_dot(g, legend=True).source
     bundle = g._repr_mimebundle_()
-    assert bundle["image/svg+xml"] == to_svg(g) and bundle["text/plain"] == repr(g)
+    assert bundle["image/svg+xml"] == to_svg(g, legend=True) and bundle["text/plain"] == repr(g)
 
 
 # -- without dot -----------------------------------------------------------------------------------------
@@ -430,7 +403,7 @@ def test_missing_dot_is_a_clear_error_that_says_how_to_install_it(no_dot, tmp_pa
 def test_dot_text_needs_no_program(no_dot, tmp_path):
     g = first_circuit()
     for suffix in (".dot", ".gv"):
-        assert render(g, tmp_path / f"f{suffix}").read_text(encoding="utf-8") == to_dot(g).source
+        assert render(g, tmp_path / f"f{suffix}").read_text(encoding="utf-8") == to_dot(g, legend=True).source
     assert g._repr_mimebundle_() == {"text/plain": repr(g)}  # a notebook still shows something
 
 
@@ -461,3 +434,76 @@ def test_a_constant_shows_its_value_on_its_node_and_its_edge_stays_bare():
     assert "<b>2.5</b>" in constant["label"]
     assert edge(edges, "const_1", "f") == ([], [])
     assert edge(edges, "x", "f") == (["4"], ["2.5"])
+
+
+def test_only_the_last_forward_is_drawn_a_node_it_did_not_run_has_no_value():
+    g = ComputationalGraph()
+    x = g.input("x")
+    g.add_gate(MultiplyGate(), x, 2.0, name="double")
+    g.add_gate(AddGate(), x, 1.0, name="shifted")
+    g.forward(x=10.0)  # both outputs: double = 20, shifted = 11
+    g.forward(x=3.0, outputs="double")  # shifted keeps 11 on its node, from the first forward
+    assert g["shifted"].value == 11.0
+    _, edges = parse(to_dot(g).source)
+    assert edge(edges, "x", "double") == (["3"], [])
+    assert edge(edges, "double", "out0") == (["6"], [])
+    assert edge(edges, "x", "shifted") == ([], [])  # nothing flowed into shifted in the last forward
+    assert edge(edges, "shifted", "out1") == ([], [])  # no 11 from the earlier pass
+    svg = to_svg(g)
+    assert ">11<" not in svg and "value 11" not in svg
+    (tooltip,) = re.findall(r'tooltip="shifted: AddGate[^"]*"', to_dot(g).source)
+    assert "\\nvalue " not in tooltip and "\\ngrad " not in tooltip
+
+
+# -- the SVG's classes and data attributes -------------------------------------------------------------
+
+
+def marked(svg: str):
+    """The groups of an SVG by their gg- class: (class, data attributes) pairs, and the texts by class."""
+    root = ET.fromstring(svg)
+    groups = []
+    for group in root.iter(f"{SVG}g"):
+        classes = [name for name in group.get("class", "").split() if name.startswith("gg-")]
+        if classes:
+            data = {key[5:]: value for key, value in group.attrib.items() if key.startswith("data-")}
+            groups.append((" ".join(classes), data))
+    texts = [(text.get("class"), "".join(text.itertext())) for text in root.iter(f"{SVG}text")]
+    return groups, texts
+
+
+def test_the_svg_names_every_node_edge_and_label_as_the_module_documents(tmp_path):
+    g = ComputationalGraph()
+    x = g.input("x")
+    w = g.parameter("w", 2.0)
+    g.add_gate(MultiplyGate(), x * w, 3.0, name="y")
+    g.forward(x=4.0)
+    g.backward()
+    svg = render(g, tmp_path / "y.svg").read_text(encoding="utf-8")
+    assert svg == to_svg(g, legend=True)
+    groups, texts = marked(svg)
+    nodes = {data["node"]: data["kind"] for classes, data in groups if classes == "gg-node"}
+    assert nodes == {"x": "input", "w": "parameter", "mul_1": "gate", "const_1": "constant", "y": "gate"}
+    edges = [(classes, data.get("source"), data.get("target")) for classes, data in groups if "gg-edge" in classes]
+    assert ("gg-edge gg-edge-label", "x", "mul_1") in edges and edges.count(("gg-edge", "x", "mul_1")) == 2
+    assert ("gg-edge", "const_1", "y") in edges  # a constant's edge has no label: one line, one group
+    assert ("gg-edge gg-output gg-edge-label", "y", None) in edges
+    assert ("gg-value", "4") in texts and ("gg-grad", "6") in texts  # x's value and gradient on x -> mul_1
+    assert ("gg-value", "3") in texts  # the constant's own value, on its node
+    assert ("gg-local", "dz/dx = y, dz/dy = x") in texts and ("gg-symbol", "*") in texts
+    assert ("gg-name", "y") in texts and all(role for role, _ in texts)  # every text has its class
+    explained = marked(to_svg(g, explain=True))[1]
+    # y = 3 (x w): mul_1 gets 3, sends 3 × w = 6 to x and 3 × x = 12 to w; y sends 1 × 3 = 3 to mul_1
+    assert {("gg-chain", "3 × 2 = 6"), ("gg-chain", "3 × 4 = 12"), ("gg-chain", "1 × 3 = 3")} <= set(explained)
+
+
+def test_collapsed_scopes_are_boxes_and_their_edges_name_the_scope():
+    groups, texts = marked(to_svg(layered(), collapse=True))
+    boxes = [data["scope"] for classes, data in groups if classes == "gg-box"]
+    assert boxes == ["net", "loss"]
+    edges = {
+        (data.get("source"), data.get("source-scope"), data.get("target"), data.get("target-scope"))
+        for classes, data in groups
+        if "gg-edge" in classes
+    }
+    assert ("X", None, None, "net") in edges and (None, "net", None, "loss") in edges
+    assert ("gg-name", "net") in texts and ("gg-note", "4 gates: linear, relu") in texts

@@ -3,17 +3,21 @@
 The page itself is driven in a real browser in test_animate_browser.py.
 """
 
+import configparser
+import fnmatch
 import json
 import re
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from gates import AddGate, LinearGate, MSELossGate, MultiplyGate, ReLUGate
 from graph import BackwardError, ComputationalGraph
-from graph.animate import animate, frames, main, to_html
+from graph.views.animate import FOCUS_COLOR, animate, frames, main, page_file, to_html
+from graph.views.diagram import GRAD_COLOR, VALUE_COLOR
 from models.lecture import first_circuit, patterns_circuit, sigmoid_neuron
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -143,7 +147,7 @@ def test_the_neuron_reads_like_the_lecture():
     by_step = {(frame.phase, frame.node): frame for frame in frames(sigmoid_neuron())}
     assert by_step["forward", "f"].headline == "f = 1 / 1.368 = 0.7311."
     assert by_step["forward", "exp_1"].headline == "exp_1 = exp(-1) = 0.3679."
-    assert "-0.5344 × 0.3679 = -0.1966" in by_step["backward", "exp_1"].caption
+    assert "-0.5344 × 0.3679 = -0.1966   (dz/dx = exp(x) = z)" in by_step["backward", "exp_1"].caption
     assert by_step["backward", "w0"].badge == "dL/dw0 = -0.1966"
     assert by_step["backward", "x1"].badge == "dL/dx1 = -0.5898"
 
@@ -171,7 +175,7 @@ def test_fan_out_shows_the_running_sum_as_each_branch_arrives():
     assert g["x"].grad == 8.0
     leaf = next(frame for frame in frames(g) if frame.phase == "backward" and frame.node == "x")
     assert leaf.headline == "x fed 3 gates; the gradients they sent back add up: dL/dx = 8."
-    assert "dL/dx = 3 (from xy) + 2 (from x1) + 3 (from x1x) = 8   (fan-out" in leaf.caption
+    assert "dL/dx = Σ 3 (from xy) + 2 (from x1) + 3 (from x1x) = 8   (fan-out" in leaf.caption
     assert set(leaf.edges) == {("x", "xy"), ("x", "x1"), ("x", "x1x")}
     gate = next(frame for frame in frames(g) if frame.phase == "backward" and frame.node == "x1x")
     assert "  sum at x  Σ 3 + 3 = 6 (so far: 2 of 3)" in gate.caption
@@ -223,9 +227,9 @@ def test_without_a_backward_pass_it_says_what_to_run():
 
 
 def page_parts(page: str):
-    """The SVG element and the frames the page carries."""
+    """The SVG element and the data the page carries."""
     svg = ET.fromstring(page[page.index("<svg") : page.index("</svg>") + len("</svg>")])
-    data = re.search(r'<script type="application/json" id="frames">(.*?)</script>', page, re.S).group(1)
+    data = re.search(r'<script type="application/json" id="page-data">(.*?)</script>', page, re.S).group(1)
     return svg, json.loads(data)
 
 
@@ -239,41 +243,75 @@ def test_the_page_is_self_contained():
     assert "<?xml" not in page and "<!DOCTYPE svg" not in page
 
 
-def test_the_page_carries_every_frame_and_finds_every_node():
+def test_the_page_is_its_three_files_inlined():
+    page = to_html(first_circuit())
+    assert page_file("page.css") in page and page_file("page.js") in page
+    html = page_file("page.html")
+    for line in html.splitlines():
+        if "page.css" not in line and "page.js" not in line and 'id="stage"' not in line and "page-data" not in line:
+            assert line in page, line
+    # the files hold no text for Python to fill in, and nothing that would end their element early
+    for name in ("page.html", "page.css", "page.js"):
+        assert not re.search(r"__[A-Z]+__", page_file(name)), name
+    assert "</script" not in page_file("page.js").lower() and "<script" not in page_file("page.js").lower()
+    assert "</style" not in page_file("page.css").lower()
+    with pytest.raises(ValueError, match=re.escape("the page's files are page.html, page.css, page.js")):
+        page_file("../setup.cfg")
+
+
+def test_the_page_carries_every_frame_with_named_keys_and_its_settings():
     g = first_circuit()
-    svg, data = page_parts(to_html(g))
+    _, data = page_parts(to_html(g, title="f = (x + y) z", interval=0.5))
+    assert data["title"] == "f = (x + y) z"
+    assert data["summary"] == "5 nodes, 2 gates · 5 forward steps, 5 backward steps"
+    assert data["settings"] == {
+        "interval_ms": 500,
+        "badge_margin": 24,
+        "colors": {"value": VALUE_COLOR, "gradient": GRAD_COLOR, "focus": FOCUS_COLOR},
+    }
     expected = frames(g)
-    assert [(f["p"], f["h"], f["c"], f["b"]) for f in data] == [
-        (frame.phase[0], frame.headline, frame.caption, frame.badge) for frame in expected
+    assert data["steps"] == [
+        {
+            "phase": frame.phase,
+            "node": frame.node,
+            "headline": frame.headline,
+            "caption": frame.caption,
+            "badge": frame.badge,
+            "sums": [{"node": node, "text": text} for node, text in frame.sums],
+            "edges": [{"source": source, "target": target} for source, target in frame.edges],
+        }
+        for frame in expected
     ]
-    groups = {group.get("id"): group for group in svg.iter(f"{SVG}g") if group.get("id", "").startswith("gg-")}
-    for frame in data:
-        assert frame["n"] in groups
-    # Each node's group is the one export drew for it: its tooltip starts with the node's name.
-    for frame, step in zip(data, expected):
-        tooltip = groups[frame["n"]].find(f".//{SVG}a").get("{http://www.w3.org/1999/xlink}title")
-        assert tooltip.startswith(f"{step.node}: ")
-    edges = {int(element.get("data-edge")) for element in svg.iter() if element.get("data-edge") is not None}
-    lit = {index for frame in data for index in frame["e"]}
-    assert lit <= edges
-    assert len([frame for frame in data if frame["e"]]) == len([frame for frame in expected if frame.edges])
 
 
-def test_each_value_appears_with_its_forward_step_and_each_gradient_with_its_backward_step():
-    g = first_circuit()
+def test_the_diagram_in_the_page_names_every_node_and_edge_a_step_refers_to():
+    g = fan_out()
     svg, data = page_parts(to_html(g))
-    node_step = {(f["p"], f["n"]): index for index, f in enumerate(data)}
-    texts = {}
-    for element in svg.iter(f"{SVG}text"):
-        if element.get("class") in ("value", "grad"):
-            texts.setdefault((element.get("class"), element.text), []).append(int(element.get("data-f")))
-    ids = {frame.node: f["n"] for frame, f in zip(frames(g), data)}
-    # q = 3 flows forward along q -> f when q is computed; dL/dq = -4 flows back when f runs backward
-    assert texts["value", "3"] == [node_step["f", ids["q"]]]
-    assert texts["value", "-12"] == [node_step["f", ids["f"]]]  # the output's arrow
-    assert sorted(texts["grad", "-4"]) == sorted([node_step["b", ids["q"]]] * 2 + [node_step["b", ids["f"]]])
-    assert texts["grad", "3"] == [node_step["b", ids["f"]]]
-    assert texts["grad", "1"] == [node_step["b", ids["f"]]]  # the seed, on the output's arrow
+    nodes = {group.get("data-node") for group in svg.iter(f"{SVG}g") if "gg-node" in group.get("class", "")}
+    edges = {
+        (group.get("data-source"), group.get("data-target"))
+        for group in svg.iter(f"{SVG}g")
+        if "gg-edge" in group.get("class", "")
+    }
+    assert nodes == {node.name for node in g.nodes}
+    for step in data["steps"]:
+        assert step["node"] in nodes
+        assert all(sum_["node"] in nodes for sum_ in step["sums"])
+        assert all((edge["source"], edge["target"]) in edges for edge in step["edges"])
+    assert ("f", None) in edges  # the output's arrow, with no target
+    assert not svg.findall(f".//{SVG}title")  # hover shows the richer tooltips instead
+
+
+def test_each_edge_label_holds_its_value_and_gradient_by_class():
+    svg, _ = page_parts(to_html(first_circuit()))
+    labels = {}
+    for group in svg.iter(f"{SVG}g"):
+        if "gg-edge-label" in group.get("class", "").split():
+            texts = {text.get("class"): text.text for text in group.iter(f"{SVG}text")}
+            labels[group.get("data-source"), group.get("data-target")] = texts
+    assert labels[("q", "f")] == {"gg-value": "3", "gg-grad": "-4"}
+    assert labels[("z", "f")] == {"gg-value": "-4", "gg-grad": "3"}
+    assert labels[("f", None)] == {"gg-value": "-12", "gg-grad": "1"}  # the output and its seed
 
 
 def test_names_that_look_like_markup_stay_text():
@@ -283,10 +321,33 @@ def test_names_that_look_like_markup_stay_text():
     g.forward({"a</script><b>": 3.0})
     g.backward()
     page = to_html(g, title="<script>alert(1)</script>")
-    assert page.count("<script") == 2  # the frames and the player, nothing from the names or the title
-    _, data = page_parts(page)
-    assert data[-1]["b"] == "dL/d(a</script><b>) = 6"
-    assert data[1]["h"] == 'sq"&<i> = 3 * 3 = 9.'
+    assert page.count("<script") == 2  # the data and the player, nothing from the names or the title
+    svg, data = page_parts(page)
+    assert data["title"] == "<script>alert(1)</script>"
+    assert data["steps"][-1]["badge"] == "dL/d(a</script><b>) = 6"
+    assert data["steps"][1]["headline"] == 'sq"&<i> = 3 * 3 = 9.'
+    assert {group.get("data-node") for group in svg.iter(f"{SVG}g") if group.get("data-node")} == {
+        "a</script><b>",
+        'sq"&<i>',
+    }
+
+
+def test_changing_the_diagrams_colours_changes_the_page_and_nothing_else(monkeypatch, tmp_path):
+    import graph.views.diagram
+
+    g = fan_out()
+    before = to_html(g)
+    monkeypatch.setattr(graph.views.diagram, "VALUE_COLOR", "#0000ff")
+    monkeypatch.setattr(graph.views.diagram, "GRAD_COLOR", "#ff00ff")
+    after = to_html(g)
+    svg, data = page_parts(after)
+    assert 'fill="#0000ff"' in after and "#1a7f1a" not in after.split("<svg")[1]
+    _, data_before = page_parts(before)
+    assert data["steps"] == data_before["steps"]
+    assert data["settings"]["colors"] == {"value": "#0000ff", "gradient": "#ff00ff", "focus": FOCUS_COLOR}
+    classes = [text.get("class") for text in svg.iter(f"{SVG}text")]
+    assert classes == [text.get("class") for text in page_parts(before)[0].iter(f"{SVG}text")]
+    assert classes.count("gg-value") > 0 and classes.count("gg-grad") > 0
 
 
 def test_a_graph_of_three_hundred_gates_makes_a_page_of_about_a_megabyte(tmp_path):
@@ -299,15 +360,18 @@ def test_a_graph_of_three_hundred_gates_makes_a_page_of_about_a_megabyte(tmp_pat
     assert size < 1.6e6, f"{size / 1e6:.2f} MB"
     assert seconds < 20
     _, data = page_parts(path.read_text())
-    assert len(data) == sum(node.value is not None for node in g.nodes) + sum(node.grad is not None for node in g.nodes)
+    assert len(data["steps"]) == sum(node.value is not None for node in g.nodes) + sum(
+        node.grad is not None for node in g.nodes
+    )
 
 
 def test_graph_animate_writes_the_file_and_returns_its_path(tmp_path):
     g = first_circuit()
     written = g.animate(tmp_path / "f.html", title="f = (x + y) z <demo>", precision=3)
     assert written == tmp_path / "f.html"
-    page = written.read_text(encoding="utf-8")
-    assert "<title>f = (x + y) z &lt;demo&gt;</title>" in page
+    _, data = page_parts(written.read_text(encoding="utf-8"))
+    assert data["title"] == "f = (x + y) z <demo>"
+    assert data["steps"][3]["badge"] == "= 3" and data["steps"][-2]["badge"] == "dL/dx = -4"
     assert g["q"].value == 3.0 and g["x"].grad == -4.0  # read, never run
 
 
@@ -329,3 +393,36 @@ def test_the_command_line_animates_the_graphs_a_script_leaves(tmp_path, capsys):
     empty.write_text("x = 1\n")
     assert main([str(empty), "--out", str(tmp_path)]) == 1
     assert "no graph that has run forward() and backward()" in capsys.readouterr().err
+
+
+def test_the_page_files_are_package_data():
+    """setup.cfg ships every file of graph/views/page/ with the package (a wheel built from it holds them)."""
+    top = Path(__file__).resolve().parents[3]
+    config = configparser.ConfigParser()
+    config.read(top / "setup.cfg")
+    patterns = [pattern.strip() for pattern in config["options.package_data"]["graph.views"].split(",")]
+    files = sorted(path.name for path in (top / "graph" / "views" / "page").iterdir())
+    assert files == ["page.css", "page.html", "page.js"]
+    for name in files:
+        assert any(fnmatch.fnmatch(f"page/{name}", pattern) for pattern in patterns), name
+
+
+def test_only_the_last_pass_is_stepped_through_a_node_it_did_not_run_never_gets_a_value():
+    g = ComputationalGraph()
+    x = g.input("x")
+    g.add_gate(MultiplyGate(), x, 2.0, name="double")
+    g.add_gate(AddGate(), x, 1.0, name="shifted")
+    g.forward(x=10.0)
+    g.forward(x=3.0, outputs="double")
+    g.backward(output="double")
+    assert steps(g) == [
+        ("forward", "x"),
+        ("forward", "const_1"),
+        ("forward", "double"),
+        ("backward", "double"),
+        ("backward", "x"),
+    ]
+    svg, data = page_parts(to_html(g))
+    assert all(step["node"] != "shifted" for step in data["steps"])  # the page keeps it pending throughout
+    assert "shifted" in {group.get("data-node") for group in svg.iter(f"{SVG}g")}
+    assert "11" not in {text.text for text in svg.iter(f"{SVG}text")}  # its value of the earlier forward

@@ -1,0 +1,302 @@
+"""The words and numbers every view writes, each written once here.
+
+Numbers and array summaries (:func:`number`, :func:`format_value`,
+:func:`brief`), a gradient's name (:func:`grad_name`), a gate's expression and
+its local-gradient formula per argument (:func:`expression`,
+:func:`local_formula`, :func:`argument_name`), the chain rule at one edge
+(:func:`chain_rule`), the sum at a fan-out (:func:`fan_out_sum`), and the
+outputs a caller asked for, as names (:func:`output_names`). The diagram, the
+explanation and the animation all write with these, so that they read alike.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from gates import Gate
+    from graph.graph import ComputationalGraph
+
+__all__ = [
+    "number",
+    "format_value",
+    "value_lines",
+    "brief",
+    "grad_name",
+    "expression",
+    "local_formula",
+    "argument_name",
+    "chain_rule",
+    "fan_out_sum",
+    "output_names",
+]
+
+
+def number(value: Any, precision: int = 4) -> str:
+    """One number with ``precision`` significant digits; integers as they are.
+
+    Examples
+    --------
+    >>> number(0.7310585786300049), number(np.int64(3)), number(-0.0)
+    ('0.7311', '3', '0')
+    """
+    kind = np.asarray(value).dtype.kind
+    if kind in "iub":
+        return str(int(value))
+    if kind == "c":
+        return f"{complex(value):.{precision}g}"
+    as_float = float(value)
+    if as_float == 0:
+        return "0"  # not "-0"
+    return f"{as_float:.{precision}g}"
+
+
+def format_value(value: Any, precision: int = 4, max_elements: int = 6) -> str:
+    """A value as the views write it.
+
+    Scalars with ``precision`` significant digits, arrays of at most
+    ``max_elements`` elements in full, larger ones as shape, dtype, mean and
+    L2 norm; None as the empty string.
+
+    Parameters
+    ----------
+    value : float, numpy array or None
+    precision : int, default 4
+        Significant digits of each number.
+    max_elements : int, default 6
+        Arrays with more elements are summarised.
+
+    Examples
+    --------
+    >>> format_value(-12.0)
+    '-12'
+    >>> format_value(0.7310585786300049)
+    '0.7311'
+    >>> format_value(np.array([[1.0, -2.5], [0.125, 3.0]]))
+    '[[1, -2.5], [0.125, 3]]'
+    >>> format_value(np.ones((64, 10), dtype=np.float32))
+    '(64, 10) float32 mean 1 norm 25.3'
+    """
+    return " ".join(value_lines(value, precision, max_elements))
+
+
+def value_lines(value: Any, precision: int = 4, max_elements: int = 6) -> list[str]:
+    """:func:`format_value` as lines: a summarised array's shape and its statistics apart.
+
+    Examples
+    --------
+    >>> value_lines(np.ones((64, 10), dtype=np.float32))
+    ['(64, 10) float32', 'mean 1 norm 25.3']
+    """
+    if value is None:
+        return [""]
+    if not np.shape(value):
+        return [number(value, precision)]
+    array = np.asarray(value)
+    if 0 < array.size <= max_elements:
+        return [_nested(array, precision)]
+    return _summary(array, precision)
+
+
+def brief(value: Any, precision: int = 4) -> str:
+    """A scalar as a number, an array by shape and dtype only: what fits in a line of prose.
+
+    Examples
+    --------
+    >>> brief(-4.0), brief(np.zeros((5, 3), dtype=np.float32)), brief(None)
+    ('-4', '(5, 3) float32', 'none')
+    """
+    if value is None:
+        return "none"
+    if not np.shape(value):
+        return number(value, precision)
+    return f"{tuple(np.shape(value))} {np.asarray(value).dtype}"
+
+
+def grad_name(name: str) -> str:
+    """``dL/dx``, or ``dL/d(add_1)`` where the name would run into the d.
+
+    Examples
+    --------
+    >>> grad_name("x"), grad_name("add_1")
+    ('dL/dx', 'dL/d(add_1)')
+    """
+    return f"dL/d{name}" if name.isalnum() else f"dL/d({name})"
+
+
+def expression(gate: Gate, names: Sequence[str]) -> str:
+    """``x + y`` for a binary operator's symbol, ``exp(x)`` (the gate's short name) otherwise.
+
+    ``names`` are what the gate is applied to: its inputs' names, or their values.
+
+    Examples
+    --------
+    >>> from gates import AddGate, ExpGate
+    >>> expression(AddGate(), ["x", "y"]), expression(AddGate(), ["3", "-4"]), expression(ExpGate(), ["x"])
+    ('x + y', '3 + (-4)', 'exp(x)')
+    """
+    symbol = str(gate.symbol)
+    if len(names) == 2 and symbol and not symbol[0].isalpha():
+        second = f"({names[1]})" if names[1].startswith("-") else names[1]
+        return f"{names[0]} {symbol} {second}"
+    return f"{gate.short_name}({', '.join(names)})"
+
+
+def local_formula(gate: Gate, position: int, arity: int) -> str:
+    """The part of ``gate.local_gradient`` about argument ``position``, or all of it.
+
+    ``"dz/dx = y, dz/dy = x"`` has one part per argument, split at ``", "``;
+    a formula that does not split into ``arity`` parts is returned whole.
+
+    Examples
+    --------
+    >>> from gates import ExpGate, MultiplyGate
+    >>> local_formula(MultiplyGate(), 1, 2)
+    'dz/dy = x'
+    >>> local_formula(ExpGate(), 0, 1)
+    'dz/dx = exp(x) = z'
+    """
+    formula = getattr(gate, "local_gradient", "") or ""
+    parts = formula.split(", ")
+    return parts[position] if len(parts) == arity and arity > 1 else formula
+
+
+def argument_name(gate: Gate, position: int) -> str:
+    """The name ``gate.forward`` gives its argument ``position`` (``x``, ``y``, ``w``...).
+
+    Examples
+    --------
+    >>> from gates import LinearGate
+    >>> argument_name(LinearGate(), 1), argument_name(LinearGate(), 7)
+    ('w', 'argument 7')
+    """
+    try:
+        names = [
+            parameter.name
+            for parameter in inspect.signature(gate.forward).parameters.values()
+            if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        names = []
+    return names[position] if position < len(names) else f"argument {position}"
+
+
+def chain_rule(upstream: Any, sent: Any, formula: str, precision: int = 4, local: Any = None, note: bool = True) -> str:
+    """The chain rule at one edge: the upstream gradient times the local gradient gives what is sent.
+
+    Parameters
+    ----------
+    upstream, sent : value
+        The gradient the gate received, and what it sent back along the edge (both from the trace).
+    formula : str
+        The gate's local-gradient formula for this argument.
+    precision : int, default 4
+        Significant digits.
+    local : value, optional
+        The local gradient's value, where the trace gives one (a one-element gate).
+    note : bool, default True
+        Follow the numbers by the formula in parentheses.
+
+    Scalars are written as numbers, ``upstream × local = sent``; where a
+    value is an array, by shape and dtype, with the formula for the local
+    gradient. Nothing is divided out: every number comes from the trace.
+
+    Examples
+    --------
+    >>> chain_rule(1.0, -4.0, "dz/dx = y", local=-4.0)
+    '1 × -4 = -4   (dz/dx = y)'
+    >>> chain_rule(1.0, -4.0, "dz/dx = y", local=-4.0, note=False)
+    '1 × -4 = -4'
+    >>> chain_rule(np.ones((5, 4)), np.ones((4, 3)), "")
+    '(5, 4) float64 × (local) → (4, 3) float64'
+    """
+    if not np.shape(upstream) and not np.shape(sent):
+        if local is None or np.shape(local):
+            return f"{number(upstream, precision)} × ({formula or 'local'}) = {number(sent, precision)}"
+        line = f"{number(upstream, precision)} × {number(local, precision)} = {number(sent, precision)}"
+        return f"{line}   ({formula})" if note and formula else line
+    return f"{brief(upstream, precision)} × ({formula or 'local'}) → {brief(sent, precision)}"
+
+
+def fan_out_sum(
+    parts: Sequence[Any],
+    total: Any,
+    write: Callable[[Any], str] = format_value,
+    *,
+    sources: Sequence[str] | None = None,
+    expected: int | None = None,
+) -> str:
+    """The sum at a fan-out: the gradients a node received from the gates it feeds, added.
+
+    Parameters
+    ----------
+    parts : sequence
+        The gradients received, in the order they are written.
+    total : value
+        Their sum: the node's gradient, or the sum so far.
+    write : callable, default format_value
+        How each value is written.
+    sources : sequence of str, optional
+        Who sent each part, written after it as ``(from name)``.
+    expected : int, optional
+        How many parts will arrive in all: adds ``(so far: 2 of 3)`` or ``(all: 3 of 3)``.
+
+    Examples
+    --------
+    >>> fan_out_sum([3.0, 3.0], 6.0, expected=3)
+    'Σ 3 + 3 = 6 (so far: 2 of 3)'
+    >>> fan_out_sum([3.0, 2.0], 5.0, sources=["xy", "x1"])
+    'Σ 3 (from xy) + 2 (from x1) = 5'
+    >>> fan_out_sum([np.ones(9), np.ones(9)], 2 * np.ones(9))
+    'Σ 2 branches = (9,) float64 mean 2 norm 6'
+    """
+    if sources is not None:
+        terms = " + ".join(f"{write(part)} (from {source})" for part, source in zip(parts, sources))
+    elif all(not np.shape(part) for part in parts):
+        terms = " + ".join(write(part) for part in parts)
+    else:
+        terms = f"{len(parts)} branches"
+    line = f"Σ {terms} = {write(total)}"
+    if expected is not None:
+        line += f" ({'all' if len(parts) == expected else 'so far'}: {len(parts)} of {expected})"
+    return line
+
+
+def output_names(graph: ComputationalGraph, outputs: Any) -> list[str]:
+    """The names of ``outputs`` (a name, a node, or a list of them), by default the graph's outputs.
+
+    Examples
+    --------
+    >>> from graph import ComputationalGraph
+    >>> g = ComputationalGraph()
+    >>> x = g.input("x")
+    >>> y = x * 2.0
+    >>> output_names(g, None), output_names(g, x), output_names(g, ["x", y])
+    (['mul_1'], ['x'], ['x', 'mul_1'])
+    """
+    if outputs is None:
+        return [node.name for node in graph.outputs]
+    if isinstance(outputs, (list, tuple)):
+        return [graph[item].name for item in outputs]
+    return [graph[outputs].name]
+
+
+def _nested(array: np.ndarray, precision: int) -> str:
+    if array.ndim == 0:
+        return number(array, precision)
+    return "[" + ", ".join(_nested(row, precision) for row in array) + "]"
+
+
+def _summary(array: np.ndarray, precision: int) -> list[str]:
+    head = f"{tuple(array.shape)} {array.dtype}"
+    if array.size == 0 or array.dtype.kind not in "iufb":
+        return [head]
+    with np.errstate(all="ignore"):  # inf - inf in a mean is still worth showing, as nan
+        data = array.astype(np.float64, copy=False)
+        mean = float(np.mean(data))
+        norm = float(np.sqrt(np.sum(np.square(data))))
+    return [head, f"mean {number(mean, precision)} norm {number(norm, precision)}"]

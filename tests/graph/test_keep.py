@@ -1,0 +1,123 @@
+"""forward(keep=False): a pass for prediction and scoring that keeps nothing no backward will read."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from gates import SumGate, TanhGate
+from graph import ComputationalGraph
+from graph.errors import BackwardError
+from graph.passes import run_forward
+from graph.plan import forward_plan
+from models import MLP, evaluate
+
+
+def two_layer(rng):
+    g = ComputationalGraph()
+    x = g.input("x", requires_grad=False)
+    w1 = g.parameter("W1", rng.normal(size=(5, 4)).astype(np.float32))
+    w2 = g.parameter("W2", rng.normal(size=(3, 5)).astype(np.float32))
+    hidden = (x @ w1.T).relu()
+    out = g.add_gate(TanhGate(), hidden @ w2.T, name="out")
+    g.add_gate(SumGate(), out * out, name="loss")
+    return g
+
+
+def test_the_values_are_those_of_a_kept_pass_in_the_same_shapes_and_dtypes():
+    rng = np.random.default_rng(0)
+    g = two_layer(rng)
+    x = rng.normal(size=(6, 4)).astype(np.float32)
+    kept = g.forward(x=x, outputs=["out", "loss"])
+    scored = g.forward(x=x, outputs=["out", "loss"], keep=False)
+    assert list(scored) == ["out", "loss"]
+    for name in scored:
+        np.testing.assert_array_equal(scored[name], kept[name])
+        assert scored[name].dtype == np.float32
+    single = g.forward(x=x, outputs="out", keep=False)
+    np.testing.assert_array_equal(single, kept["out"])
+    assert g.forward(x=x, keep=False) == pytest.approx(float(kept["loss"]))  # the default output
+
+
+def test_node_values_gradients_and_the_trace_stay_those_of_the_last_kept_pass():
+    rng = np.random.default_rng(1)
+    g = two_layer(rng)
+    x_kept, x_scored = rng.normal(size=(6, 4)).astype(np.float32), rng.normal(size=(2, 4)).astype(np.float32)
+    g.forward(x=x_kept)
+    grads = g.backward()
+    out_before, trace_before = g["out"].value, g.trace
+    g.forward(x=x_scored, keep=False)
+    assert g["out"].value is out_before and g["out"].value.shape == (6, 3)
+    assert g["W1"].grad is grads["W1"]
+    trace = g.trace
+    assert trace.forward == trace_before.forward and trace.backward == "loss"
+    np.testing.assert_array_equal(trace.nodes["out"].value, out_before)
+    with pytest.raises(BackwardError, match="is no longer the last forward"):
+        trace.local_gradient(trace.incoming("loss")[0])  # the gates hold the unkept pass now
+
+
+def test_backward_is_refused_after_a_pass_that_kept_nothing_until_one_keeps_its_pass():
+    rng = np.random.default_rng(2)
+    g = two_layer(rng)
+    x = rng.normal(size=(6, 4)).astype(np.float32)
+    g.forward(x=x)
+    g.forward(x=x, keep=False)
+    with pytest.raises(BackwardError, match=r"kept nothing for backward \(keep=False"):
+        g.backward()
+    g.forward(x=x)
+    assert set(g.backward()) == {"W1", "W2"}
+
+
+def test_each_value_is_let_go_once_the_last_gate_reading_it_has_run():
+    g = ComputationalGraph()
+    x = g.input("x")
+    doubled = x * 2.0
+    y = doubled.tanh()
+    z = y + doubled  # doubled's last reader
+    w = z.exp()
+    plan = forward_plan(g.nodes, [y, w])  # y is an output read by a later gate: kept
+    names = [node.name for node in plan.order]
+    for keep in (True, False):
+        values = [None] * len(plan.order)
+        values[names.index("x")] = np.array([0.5, -1.0])
+        for leaf in plan.leaves:  # the constant 2.0
+            values[leaf.slot] = leaf.node.value
+        run_forward(plan, values, keep=keep)
+        left = {name for name, value in zip(names, values) if value is not None}
+        if keep:
+            assert left == set(names)
+        else:
+            assert left == {"x", "const_1", y.name, w.name}  # the leaves and the outputs
+            doubled_x = np.array([1.0, -2.0])
+            np.testing.assert_allclose(values[names.index(w.name)], np.exp(np.tanh(doubled_x) + doubled_x))
+
+
+def test_scoring_keeps_less_than_a_kept_pass_and_leaves_training_state_alone():
+    model = MLP([784, 256, 10], seed=0)
+    rng = np.random.default_rng(3)
+    x = rng.random((2000, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 2000)
+    model.forward(model.inputs(x[:8]), model.targets(y[:8]))
+    model.backward()
+
+    def peak(score):
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            score()
+            return tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+
+    # Each scored twice: the second pass runs while whatever the first one kept is alive.
+    kept = peak(lambda: [model.forward(model.inputs(x), model.targets(y)) for _ in range(2)])
+    model.forward(model.inputs(x[:8]), model.targets(y[:8]))
+    model.backward()
+    trained_pass = model.graph.trace.forward
+    scored = peak(lambda: [evaluate(model, x, y) for _ in range(2)])
+    hidden_layer = 2000 * 256 * 4
+    assert scored < kept - hidden_layer  # at least one (2000, 256) float32 array less
+    assert model.graph.trace.forward == trained_pass  # scoring did not replace the training pass
+    np.testing.assert_array_equal(model.predict(x[:5]), model.graph.forward({"X": x[:5]}, outputs=model.output_node))

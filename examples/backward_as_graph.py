@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from gates import AddGate, BinaryCrossEntropyWithLogitsGate, MultiplyGate
+from gates import BinaryCrossEntropyWithLogitsGate
 from graph import ComputationalGraph, hvp
 from models import TwoLayerNet
 
@@ -25,8 +25,8 @@ from models import TwoLayerNet
 def lecture_circuit(path: str) -> None:
     g = ComputationalGraph()
     x, y, z = g.input("x"), g.input("y"), g.input("z")
-    q = g.add_gate(AddGate(), x, y, name="q")
-    f = g.add_gate(MultiplyGate(), q, z, name="f")
+    q = (x + y).named("q")
+    f = (q * z).named("f")
     feeds = {"x": -2.0, "y": 5.0, "z": -4.0}
     g.forward(feeds)
     print(f"f = (x + y) z = {f.value:g};  backward(): {g.backward()}")

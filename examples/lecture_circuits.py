@@ -28,7 +28,7 @@ def main() -> None:
     for fused in (False, True):
         g = sigmoid_neuron(fused=fused)
         how = "one SigmoidGate" if fused else "primitive gates"
-        show(f"sigmoid neuron ({how}): f = {g.outputs[0].value:.11f}", g)
+        show(f"sigmoid neuron ({how}): f = {g['f'].value:.11f}", g)
         dw = [round(g[name].grad, 8) for name in ("w0", "w1", "w2")]
         dx = [round(g[name].grad, 8) for name in ("x0", "x1")]
         print("  dw =", dw, " dx =", dx)

@@ -17,7 +17,7 @@ one example at a time, and fails at XOR: one neuron draws one straight line.
 
 import numpy as np
 
-from gates import BinaryCrossEntropyGate, SigmoidGate
+from gates import BinaryCrossEntropyGate
 from graph import ComputationalGraph
 from models import SGD
 
@@ -30,8 +30,8 @@ class Neuron:
         inputs = g.input("inputs", requires_grad=False)
         self.weights = g.parameter("weights", np.asarray(weights, dtype=np.float64))
         self.bias = g.parameter("bias", np.float64(bias))
-        cell_body_sum = (inputs * self.weights).sum() + self.bias
-        self.firing_rate = g.add_gate(SigmoidGate(), cell_body_sum, name="firing_rate")
+        cell_body_sum = ((inputs * self.weights).sum() + self.bias).named("cell_body_sum")
+        self.firing_rate = cell_body_sum.sigmoid().named("firing_rate")
         target = g.input("target", requires_grad=False)
         self.loss = g.add_gate(BinaryCrossEntropyGate(), self.firing_rate, target, name="loss")
 

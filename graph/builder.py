@@ -1,7 +1,7 @@
 """The builder: a graph's nodes, their names and scopes, and the lookups by name.
 
 It adds leaves (inputs, parameters, constants) and gate nodes, keeps names
-unique (with did-you-mean lookups), groups nodes in scopes, and rewires gates
+unique (renaming safely, with did-you-mean lookups), groups nodes in scopes, and rewires gates
 (refusing a cycle, found by networkx, before anything changes). Every change
 of structure goes through :meth:`GraphBuilder._changed`, which forgets what was
 derived from the old structure: the DiGraph and the topological order.
@@ -10,7 +10,6 @@ derived from the old structure: the DiGraph and the topological order.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import itertools
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -19,10 +18,11 @@ import networkx as nx
 
 from gates import Gate
 from graph.errors import CycleError, DuplicateNameError, GateError, GateReuseError, NodeNotFoundError
-from graph.messages import describe, quoted
+from graph.messages import describe, did_you_mean
 from graph.node import GateNode, Node, NodeKind
 from graph.passes import collector_paused
 from graph.plan import cycle_text, cycle_through, digraph, topological_order
+from graph.summary import Table, summary
 from graph.values import check_name, constant_value, parameter_value
 
 __all__ = ["GraphBuilder", "Change"]
@@ -49,6 +49,7 @@ class GraphBuilder:
         self._change: Change | None = None
         self._dag: nx.DiGraph | None = None  # derived from the nodes when first asked for after each change
         self._order: list[Node] | None = None  # likewise, networkx's topological sort of the DiGraph
+        self._former: dict[str, Node] = {}  # names given up by renaming, for messages: "it was renamed to 'q'"
 
     def input(self, name: str, requires_grad: bool = True) -> Node:
         """Add an input fed at each :meth:`forward`.
@@ -156,6 +157,49 @@ class GraphBuilder:
             if isinstance(current, GateNode):
                 current.requires_grad = any(n.requires_grad for n in current.inputs)
 
+    def rename(self, node: Node | str, name: str) -> Node:
+        """Give ``node`` (a node or its name) the name ``name``, and return the node.
+
+        ``node.named(name)`` and ``node.name = name`` call this. The node
+        keeps its place in creation order; lookups, plans, the trace and the
+        views follow the new name, and the old one is free. Renaming an input
+        changes the name its feed goes by. A refused name changes nothing.
+
+        Raises
+        ------
+        DuplicateNameError
+            Another node has that name.
+        NodeNameError
+            ``name`` is not a non-empty string, or holds control characters.
+        NodeNotFoundError
+            ``node`` is not a node of this graph.
+
+        Examples
+        --------
+        >>> from graph import ComputationalGraph
+        >>> g = ComputationalGraph()
+        >>> x, y = g.input("x"), g.input("y")
+        >>> total = g.rename(x + y, "q")
+        >>> total.name, "add_1" in g
+        ('q', False)
+        """
+        node = self._resolve(node)
+        old = node.name
+        if name == old:
+            return node
+        self._check_new_name(name, renaming=node)
+        if next(reversed(self._nodes)) == old:  # the node just made, as in (x + y).named("q"): stays last
+            del self._nodes[old]
+            self._nodes[name] = node
+        else:  # rebuilt, to keep creation order (inputs, parameters and the order's ties follow it)
+            self._nodes = {(name if key == old else key): value for key, value in self._nodes.items()}
+        node._name = name  # the builder keeps names unique: only it sets them
+        self._former[old] = node
+        if node.gate is not None:
+            node.gate._owner = name
+        self._renamed()
+        return node
+
     @contextlib.contextmanager
     def scope(self, name: str) -> Iterator[None]:
         """Group the nodes created inside ``with g.scope("layer1"):``.
@@ -226,6 +270,14 @@ class GraphBuilder:
         consumed = {source for node in self._nodes.values() for source in node.inputs}
         return [n for n in self._topological() if isinstance(n, GateNode) and n not in consumed]
 
+    def summary(self) -> Table:
+        """The graph at a glance: nodes by kind, gates by type, parameters with shapes and sizes.
+
+        A :class:`~graph.summary.Table`: a REPL and ``print`` show it as text,
+        a notebook as HTML. See :func:`graph.summary.summary`.
+        """
+        return summary(self)
+
     def __repr__(self) -> str:
         counts = dict.fromkeys(NodeKind, 0)
         for node in self._nodes.values():
@@ -266,10 +318,20 @@ class GraphBuilder:
         self._dag = self._order = None
         self._change = Change(how, node)
 
-    def _check_new_name(self, name: str) -> None:
+    def _renamed(self) -> None:
+        """Forget what holds names: the DiGraph (its nodes are names). The order holds nodes and stays."""
+        self._dag = None
+
+    def _check_new_name(self, name: str, renaming: Node | None = None) -> None:
         check_name(name, "node name")
         if name in self._nodes:
-            raise DuplicateNameError(f"a node named {name!r} already exists ({describe(self._nodes[name])})")
+            taken = f"a node named {name!r} already exists ({describe(self._nodes[name])})"
+            if renaming is None:
+                raise DuplicateNameError(taken)
+            raise DuplicateNameError(
+                f"cannot rename {describe(renaming)} to {name!r}: {taken}; pick another name, "
+                f"or rename that node first; nothing changed"
+            )
 
     def _fresh_name(self, prefix: str) -> str:
         counter = self._counters.get(prefix)
@@ -293,11 +355,16 @@ class GraphBuilder:
         if isinstance(item, str):
             node = self._nodes.get(item)
             if node is None:
-                close = difflib.get_close_matches(item, self._nodes, n=3)
-                hint = f"; did you mean {quoted(close)}?" if close else ""
-                raise NodeNotFoundError(f"no node named {item!r} in the graph{hint}")
+                raise NodeNotFoundError(f"no node named {item!r} in the graph{self._hint(item, self._nodes)}")
             return node
         raise NodeNotFoundError(f"expected a Node or a node name, got {type(item).__name__} {item!r}")
+
+    def _hint(self, name: str, names) -> str:
+        """For a name not found among ``names``: the node it was renamed to, else difflib's did-you-mean."""
+        renamed = self._former.get(name)
+        if renamed is not None and renamed.graph is self and self._nodes.get(renamed.name) is renamed:
+            return f"; it was renamed to {renamed.name!r}"
+        return did_you_mean(name, names)
 
     def _resolve_or_none(self, item) -> Node | None:
         """The node ``item`` names, or None for a number or an array (a constant to be)."""

@@ -26,8 +26,10 @@ import numpy as np
 from gates import Gate
 from graph.errors import BackwardError, GateContractError, GradientCheckError, NodeNotFoundError
 from graph.graph import ComputationalGraph
+from graph.messages import did_you_mean
 from graph.node import GateNode
 from graph.passes import INPUT_ERRORS
+from graph.summary import Table
 
 __all__ = ["numerical_gradient", "check_gate", "check_graph", "audit", "AuditRow", "AuditReport"]
 
@@ -307,7 +309,8 @@ class AuditReport:
             if row.node == key:
                 return row
         shown = ", ".join(repr(row.node) for row in self.rows[:8]) + (", ..." if len(self.rows) > 8 else "")
-        raise NodeNotFoundError(f"no gate node {key!r} in this audit; its rows are {shown or 'none'}")
+        hint = did_you_mean(key, [row.node for row in self.rows])
+        raise NodeNotFoundError(f"no gate node {key!r} in this audit{hint}; its rows are {shown or 'none'}")
 
     @property
     def failed(self) -> list[AuditRow]:
@@ -329,15 +332,11 @@ class AuditReport:
 
     def __str__(self) -> str:
         header = ("node", "gate", "max_error", "ok", "note")
-        cells = [(row.node, row.gate, f"{row.max_error:.1e}", "ok" if row.ok else "FAIL", row.note) for row in self]
-        widths = [max(len(line[column]) for line in [header, *cells]) for column in range(4)]
-        lines = []
-        for line in [header, *cells]:
-            node, gate, error, ok, note = line
-            text = f"{node:<{widths[0]}}  {gate:<{widths[1]}}  {error:>{widths[2]}}  {ok:<{widths[3]}}  {note}"
-            lines.append(text.rstrip())
+        cells = tuple(
+            (row.node, row.gate, f"{row.max_error:.1e}", "ok" if row.ok else "FAIL", row.note) for row in self
+        )
         tolerance = f"|backward - centred difference| <= {self.atol:g} + {self.rtol:g} |numeric|"
-        return "\n".join([*lines, f"{self.summary()} ({tolerance})"])
+        return str(Table("", header, cells, f"{self.summary()} ({tolerance})", right=(2,)))
 
     def __repr__(self) -> str:
         return f"<AuditReport: {self.summary()}>"

@@ -88,7 +88,8 @@ class ComputationalGraph(GraphBuilder):
         Parameters
         ----------
         feeds : dict, optional
-            Input values by name; keyword arguments do the same.
+            Input values by name; keyword arguments do the same. Feeds go by
+            name only: a list or tuple is refused with the call to make.
         outputs : str, Node or list of them, optional
             What to compute. By default every output (gate feeding nothing).
             Only the ancestors of the requested outputs run, and only their
@@ -124,7 +125,8 @@ class ComputationalGraph(GraphBuilder):
         Raises
         ------
         FeedError
-            A needed input is not fed, or a feed names no input.
+            A needed input is not fed, a feed names no input (with a
+            did-you-mean), or ``feeds`` is not a dict.
         OutputError
             ``outputs`` is empty.
         DTypeError
@@ -138,7 +140,7 @@ class ComputationalGraph(GraphBuilder):
         single = outputs is not None and not isinstance(outputs, (list, tuple))
         plan = self._plans.get(outputs) if outputs is None else None  # the default plan skips name lookups
         plan = plan or self._plan_for(self._output_names(outputs), key=outputs)
-        missing = [name for name, _ in plan.feeds if name not in feeds]
+        missing = [read.name for read in plan.feeds if read.name not in feeds]
         if missing:
             raise FeedError(
                 f"missing feed for input {quoted(missing)} needed by {quoted(plan.outputs)}; "
@@ -148,8 +150,8 @@ class ComputationalGraph(GraphBuilder):
         for node, slot in plan.leaves:
             values[slot] = node.value
         read_versions = [node.version for node, _ in plan.leaves]
-        for name, slot in plan.feeds:
-            values[slot] = as_value(feeds[name], name)
+        for read in plan.feeds:
+            values[read.slot] = as_value(feeds[read.name], read.name)
 
         self._forward_failed = True  # until the pass completes; backward is refused meanwhile
         self._last_forward = None
@@ -233,8 +235,7 @@ class ComputationalGraph(GraphBuilder):
                     f"(version {version}, now {node.version}, e.g. an optimiser step or an assignment to .value); "
                     "its gates still hold the old value: run forward() again, then backward()"
                 )
-        name = self._backward_output(plan, output)
-        back = self._backward_plan(plan, name)
+        back = self._backward_plan(plan, self._backward_output(plan, output))
         out_node = plan.order[back.output_slot]
         seed = self._seed(out_node, grad)
         if check_finite and not all_finite(seed):
@@ -328,11 +329,11 @@ class ComputationalGraph(GraphBuilder):
             self._plans[None] = plan
         return plan
 
-    def _backward_plan(self, plan: Plan, output: str) -> BackwardPlan:
+    def _backward_plan(self, plan: Plan, output: Node) -> BackwardPlan:
         back = plan.backward_plans.get(output)
         if back is None:
             with collector_paused():
-                back = plan.backward_plans[output] = backward_plan(plan, self._nodes[output])
+                back = plan.backward_plans[output] = backward_plan(plan, output)
         return back
 
     def _changed(self, node: Node, how: str) -> None:
@@ -340,6 +341,11 @@ class ComputationalGraph(GraphBuilder):
         super()._changed(node, how)
         self._plans.clear()
         self._last_forward = None
+
+    def _renamed(self) -> None:
+        """Forget the plans' cache, keyed by output names; plans hold nodes, so the last forward's stays valid."""
+        super()._renamed()
+        self._plans.clear()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -384,10 +390,7 @@ class ComputationalGraph(GraphBuilder):
                     raise FeedError(f"input {name!r} fed twice in the dict, by name and as a node")
                 merged[name] = value
         else:
-            raise FeedError(
-                f"forward's feeds must be a dict of input values by name, got {type(feeds).__name__}: "
-                "forward({'x': 1.0}) or forward(x=1.0)"
-            )
+            raise FeedError(self._feeds_go_by_name(feeds))
         not_names = [key for key in merged if not isinstance(key, str)]
         if not_names:
             raise FeedError(f"feed key {not_names[0]!r} is not an input's name or node; feed forward({{'x': 1.0}})")
@@ -400,23 +403,46 @@ class ComputationalGraph(GraphBuilder):
         )
         if unknown:
             listed = [n.name for n in self.inputs]
-            raise FeedError(f"feed {quoted(unknown)} names no input of the graph; its inputs are {quoted(listed)}")
+            raise FeedError(
+                f"feed {quoted(unknown)} names no input of the graph; its inputs are {quoted(listed)}"
+                f"{self._hint(unknown[0], listed)}"
+            )
         return merged
 
-    def _backward_output(self, plan: Plan, output) -> str:
+    def _feeds_go_by_name(self, feeds) -> str:
+        """What to say to ``forward(feeds)`` that is no dict: the call to make, with this graph's input names."""
+        names = [node.name for node in self.inputs] or ["x"]
+        given = type(feeds).__name__
+        if isinstance(feeds, (list, tuple)) and len(feeds) == len(names):  # values in the order the inputs were added?
+            shown = [repr(value) if isinstance(value, (int, float)) else "..." for value in feeds]
+            keywords = ", ".join(f"{name}={value}" for name, value in zip(names, shown))
+            return (
+                f"forward's feeds go by name, not by position (got a {given} of {len(feeds)} values): call "
+                f"forward({keywords}) or forward({{{', '.join(f'{n!r}: {v}' for n, v in zip(names, shown))}}}); "
+                f"the graph's inputs, in the order they were added, are {quoted(names)}"
+            )
+        if isinstance(feeds, (list, tuple)):
+            given = f"a {given} of {len(feeds)} values"
+        keywords = ", ".join(f"{name}=..." for name in names)
+        return (
+            f"forward's feeds go by name: a dict of input values by name, or keywords, got {given}; "
+            f"call forward({keywords}) (the graph's inputs are {quoted(names)})"
+        )
+
+    def _backward_output(self, plan: Plan, output) -> Node:
         if output is None:
-            if len(plan.outputs) != 1:
+            if len(plan.output_nodes) != 1:
                 raise BackwardError(
                     f"the last forward computed several outputs ({quoted(plan.outputs)}); "
                     f"name one: backward(output={plan.outputs[0]!r})"
                 )
-            return plan.outputs[0]
-        name = self._resolve(output).name
-        if name not in {n.name for n in plan.order}:
+            return plan.output_nodes[0]
+        node = self._resolve(output)
+        if node not in plan.needed:
             raise BackwardError(
-                f"output {name!r} was not computed by the last forward; run forward(outputs=...) with it"
+                f"output {node.name!r} was not computed by the last forward; run forward(outputs=...) with it"
             )
-        return name
+        return node
 
     @staticmethod
     def _seed(out_node: Node, grad):

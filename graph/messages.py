@@ -6,6 +6,7 @@ of the engine (builder, passes, plan) describe things the same way.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +17,7 @@ from gates import shape_of
 if TYPE_CHECKING:
     from graph.node import Node
 
-__all__ = ["describe", "quoted", "arguments", "all_finite", "non_finite", "statistics"]
+__all__ = ["describe", "quoted", "did_you_mean", "arguments", "all_finite", "non_finite", "statistics"]
 
 
 def describe(node: Node) -> str:
@@ -34,6 +35,22 @@ def describe(node: Node) -> str:
 def quoted(names: Iterable[str]) -> str:
     """Names as a message lists them: ``'x', 'y'``."""
     return ", ".join(repr(name) for name in names)
+
+
+def did_you_mean(name: object, names: Iterable[str]) -> str:
+    """``; did you mean 'q'?`` for the names closest to a name not found (difflib's), else nothing.
+
+    Every lookup by name adds it to its message.
+
+    >>> did_you_mean("qq", ["x", "q", "f"])
+    "; did you mean 'q'?"
+    >>> did_you_mean("zzz", ["x", "q"])
+    ''
+    """
+    if not isinstance(name, str):
+        return ""
+    close = difflib.get_close_matches(name, list(names), n=3)
+    return f"; did you mean {quoted(close)}?" if close else ""
 
 
 def arguments(node: Node, values: Iterable[Any]) -> str:

@@ -8,7 +8,7 @@ arrays mixed in become constant nodes.
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from gates import (
     AddGate,
     DivideGate,
     ExpGate,
+    Gate,
     LeakyReLUGate,
     LogGate,
     MatMulGate,
@@ -41,10 +42,10 @@ from graph.errors import DTypeError, GateError
 from graph.values import parameter_value
 
 if TYPE_CHECKING:
-    from gates import Gate
     from graph.builder import GraphBuilder
+    from graph.graph import ComputationalGraph
 
-__all__ = ["NodeKind", "Node", "GateNode"]
+__all__ = ["NodeKind", "Node", "GateNode", "UFUNC_GATES"]
 
 
 class NodeKind(str, Enum):
@@ -69,7 +70,7 @@ class Node:
     Attributes
     ----------
     name : str
-        Unique in its graph.
+        Unique in its graph. Assigning it renames the node, as :meth:`named` does.
     kind : NodeKind
         ``"input"``, ``"parameter"``, ``"constant"`` or ``"gate"`` (a ``str`` enum).
     gate : Gate or None
@@ -106,7 +107,6 @@ class Node:
     """
 
     graph: GraphBuilder
-    name: str
     kind: NodeKind
     gate: Gate | None
     inputs: tuple[Node, ...]
@@ -118,7 +118,7 @@ class Node:
 
     __slots__ = (
         "graph",
-        "name",
+        "_name",
         "kind",
         "gate",
         "inputs",
@@ -129,7 +129,6 @@ class Node:
         "input_grads",
         "scope",
     )
-    __array_ufunc__ = None  # numpy arrays then defer to our reflected operators: array + node works
 
     def __init__(
         self,
@@ -143,10 +142,67 @@ class Node:
         value: Any = None,
         scope: str | None = None,
     ):
-        self.graph, self.name, self.kind, self.gate = graph, name, kind, gate
+        self.graph, self._name, self.kind, self.gate = graph, name, kind, gate
         self.inputs, self.requires_grad, self._value, self.scope = inputs, requires_grad, value, scope
         self.version = 0
         self.grad = self.input_grads = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self.graph.rename(self, name)
+
+    def named(self, name: str) -> Node:
+        """Rename this node and return it, so that naming chains: ``q = (x + y).named("q")``.
+
+        Everything follows the new name: ``g["q"]``, the plans, the trace,
+        diagrams, explanations and the animation; the old name is free again.
+        Renaming an input changes its feed's name too: after
+        ``x.named("a")``, feed ``forward(a=...)``. Assigning ``node.name``
+        does the same.
+
+        Raises
+        ------
+        DuplicateNameError
+            Another node of the graph has that name.
+        NodeNameError
+            The name is not a non-empty string, or holds control characters.
+            In both cases nothing changes.
+
+        Examples
+        --------
+        >>> from graph import ComputationalGraph
+        >>> g = ComputationalGraph()
+        >>> x, y, z = g.input("x"), g.input("y"), g.input("z")
+        >>> q = (x + y).named("q")
+        >>> f = (q * z).named("f")
+        >>> g.forward(x=-2.0, y=5.0, z=-4.0), g["q"].value
+        (-12.0, 3.0)
+        """
+        self.graph.rename(self, name)
+        return self
+
+    def backward(self, grad=None, *, check_finite: bool = False) -> dict[str, Any]:
+        """Run the backward pass from this node: ``g.backward(grad, output=node, check_finite=...)``.
+
+        The node must have been computed by the last forward. Returns the
+        gradients of the inputs and parameters by name, as
+        :meth:`~graph.ComputationalGraph.backward` does (see it for the seed
+        rule and the errors).
+
+        >>> from graph import ComputationalGraph
+        >>> g = ComputationalGraph()
+        >>> x, y = g.input("x"), g.input("y")
+        >>> f = x * y
+        >>> _ = g.forward(x=3.0, y=-4.0)
+        >>> f.backward()
+        {'x': -4.0, 'y': 3.0}
+        """
+        runner = cast("ComputationalGraph", self.graph)  # every graph that holds nodes runs: the builder is its base
+        return runner.backward(grad, output=self, check_finite=check_finite)
 
     @property
     def value(self):
@@ -201,6 +257,45 @@ class Node:
 
     # -- operator sugar: each call adds one gate to this node's graph ---------
 
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs, **options) -> Node:
+        """numpy functions on nodes build gates: ``np.exp(x)`` is ``x.exp()``, ``np.maximum(x, y)`` ``x.maximum(y)``.
+
+        The ufuncs with a gate (``UFUNC_GATES``): ``add subtract multiply
+        divide matmul negative power maximum minimum exp log sqrt absolute
+        tanh``; arrays and numbers among the arguments become constants, so
+        ``array + x`` and ``array @ x`` build gates too. Any other ufunc, a
+        ufunc method (``np.add.reduce``) or an option (``out=``) raises a
+        :class:`GateError` saying what to write instead.
+
+        >>> from graph import ComputationalGraph
+        >>> g = ComputationalGraph()
+        >>> x, y = g.input("x"), g.input("y")
+        >>> m = np.maximum(np.exp(x), y)
+        >>> g.forward(x=0.0, y=2.0), m.gate
+        (2.0, MaxGate())
+        """
+        called = f"numpy.{ufunc.__name__}"
+        if method != "__call__":
+            raise GateError(
+                f"{called}.{method} on node {self.name!r}: a graph builds gates for plain ufunc calls only; "
+                f"{_UFUNC_HINTS.get(ufunc, 'write it with the node methods (x.sum(axis), x.mean(axis), ...)')}"
+            )
+        if options:
+            raise GateError(
+                f"{called}(..., {', '.join(f'{key}=' for key in options)}) on node {self.name!r}: the graph computes "
+                f"a node's value itself; call {called} with the nodes and numbers only"
+            )
+        if ufunc is np.power:
+            base, exponent = inputs
+            if isinstance(base, Node):
+                return base**exponent
+            raise TypeError(_VARIABLE_EXPONENT.format(name=exponent.name))
+        gate_class = UFUNC_GATES.get(ufunc)
+        if gate_class is None:
+            hint = _UFUNC_HINTS.get(ufunc, "write it with the gates the graph has, or your own Gate (see gates.Gate)")
+            raise GateError(f"there is no gate for {called} (called on node {self.name!r}); {hint}")
+        return self.graph.add_gate(gate_class(), *inputs)
+
     def _apply(self, gate: Gate, *others) -> Node:
         return self.graph.add_gate(gate, self, *others)
 
@@ -239,10 +334,7 @@ class Node:
 
     def __pow__(self, exponent) -> Node:
         if isinstance(exponent, Node):
-            raise TypeError(
-                f"x ** y needs a number as exponent, got node {exponent.name!r}; "
-                "for a variable exponent write (y * x.log()).exp()"
-            )
+            raise TypeError(_VARIABLE_EXPONENT.format(name=exponent.name))
         return self._apply(_make(PowerGate, exponent))
 
     def __neg__(self) -> Node:
@@ -317,6 +409,41 @@ class GateNode(Node):
 
     __slots__ = ()
     gate: Gate
+
+
+UFUNC_GATES: dict[np.ufunc, type[Gate]] = {
+    np.add: AddGate,
+    np.subtract: SubtractGate,
+    np.multiply: MultiplyGate,
+    np.divide: DivideGate,
+    np.matmul: MatMulGate,
+    np.negative: NegateGate,
+    np.maximum: MaxGate,
+    np.minimum: MinGate,
+    np.exp: ExpGate,
+    np.log: LogGate,
+    np.sqrt: SqrtGate,
+    np.absolute: AbsGate,
+    np.tanh: TanhGate,
+}
+"""The numpy ufuncs that build a gate when called on nodes (``np.power`` builds a :class:`PowerGate` too)."""
+
+_UFUNC_HINTS = {
+    np.square: "write x ** 2 or x * x",
+    np.reciprocal: "write 1 / x",
+    np.log1p: "write (1 + x).log()",
+    np.expm1: "write x.exp() - 1",
+    np.exp2: "write (x * np.log(2.0)).exp()",
+    np.log2: "write x.log() / np.log(2.0)",
+    np.log10: "write x.log() / np.log(10.0)",
+    np.positive: "+x is x itself: use the node",
+    np.add: "for np.add.reduce(x, axis) write x.sum(axis)",
+}
+for _comparison in (np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal):
+    _UFUNC_HINTS[_comparison] = "a comparison has no gradient; compare node.value after a forward"
+_VARIABLE_EXPONENT = (
+    "x ** y needs a number as exponent, got node {name!r}; for a variable exponent write (y * x.log()).exp()"
+)
 
 
 def _make(gate_class: type[Gate], *arguments) -> Gate:

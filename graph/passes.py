@@ -151,7 +151,7 @@ def hand_over(results: list[ResultSlot], found: BackwardRecord, values: list[Any
     handed: dict[str, Any] = {}
     given: set[int] = set()  # ids of the arrays handed to a node already
     shared = None  # ids of the arrays others can see, collected at the first gradient that needs it
-    for name, slot in results:
+    for node, slot in results:
         grad = grads[slot]
         if grad is None:
             continue
@@ -164,7 +164,7 @@ def hand_over(results: list[ResultSlot], found: BackwardRecord, values: list[Any
                 if _needs_copy(grad, shared, given):
                     grad = grads[slot] = _copy_like(grad, values[slot])
             given.add(id(grad if grad.base is None else grad.base))
-        handed[name] = grad
+        handed[node.name] = grad
     return handed
 
 

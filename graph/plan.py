@@ -72,45 +72,68 @@ class LeafRead(NamedTuple):
 
 
 class FeedRead(NamedTuple):
-    """An input: the forward reads ``feeds[name]`` into ``values[slot]``."""
+    """An input: the forward reads ``feeds[name]`` into ``values[slot]``.
 
-    name: str
+    It holds the node, not its name, so that a plan follows a rename.
+    """
+
+    node: Node
     slot: int
+
+    @property
+    def name(self) -> str:
+        """The input's name now: the key its feed goes by."""
+        return self.node.name
 
 
 class ResultSlot(NamedTuple):
-    """An input or parameter whose gradient backward returns, read from ``grads[slot]``."""
+    """An input or parameter whose gradient backward returns, read from ``grads[slot]``, by its name now."""
 
-    name: str
+    node: Node
     slot: int
+
+    @property
+    def name(self) -> str:
+        return self.node.name
 
 
 @dataclass
 class BackwardPlan:
     """The gate nodes one output's backward visits, in reverse order."""
 
-    output: str  # the output's name
+    output_node: Node
     output_slot: int
     steps: list[BackwardStep]
     results: list[ResultSlot]
+
+    @property
+    def output(self) -> str:
+        """The output's name now (a plan holds nodes, so it follows a rename)."""
+        return self.output_node.name
 
 
 @dataclass
 class Plan:
     """How to run the part of the graph that some outputs need.
 
-    Every node of ``order`` has a slot, its index there.
+    Every node of ``order`` has a slot, its index there. A plan holds nodes,
+    never names, so that renaming a node leaves it valid.
     """
 
-    outputs: tuple[str, ...]
+    output_nodes: tuple[Node, ...]
     order: list[Node]
     needed: set[Node]  # the nodes of ``order``, for membership tests
     leaves: list[LeafRead]
     feeds: list[FeedRead]
     steps: list[ForwardStep]
-    output_slots: tuple[int, ...]  # the slots of ``outputs``, in order
+    output_slots: tuple[int, ...]  # the slots of ``output_nodes``, in order
     last_reads: dict[int, tuple[int, ...]]  # by step slot: the gate slots no later step reads, outputs excepted
-    backward_plans: dict[str, BackwardPlan] = field(default_factory=dict)
+    backward_plans: dict[Node, BackwardPlan] = field(default_factory=dict)  # by output node
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """The outputs' names now."""
+        return tuple([node.name for node in self.output_nodes])
 
 
 def ancestors(nodes: Iterable[Node]) -> set[Node]:
@@ -248,12 +271,11 @@ def forward_plan(nodes: list[Node], outputs: list[Node]) -> Plan:
         if isinstance(node, GateNode):
             steps.append(ForwardStep(node, node.gate, tuple([slots[source] for source in node.inputs]), slot))
         elif node.kind is NodeKind.INPUT:
-            feeds.append(FeedRead(node.name, slot))
+            feeds.append(FeedRead(node, slot))
         else:
             leaves.append(LeafRead(node, slot))
-    names = tuple(node.name for node in outputs)
     output_slots = tuple(slots[node] for node in outputs)
-    return Plan(names, order, needed, leaves, feeds, steps, output_slots, last_reads(steps, output_slots))
+    return Plan(tuple(outputs), order, needed, leaves, feeds, steps, output_slots, last_reads(steps, output_slots))
 
 
 def last_reads(steps: list[ForwardStep], kept: Iterable[int]) -> dict[int, tuple[int, ...]]:
@@ -290,7 +312,7 @@ def backward_plan(plan: Plan, output: Node) -> BackwardPlan:
     Tells each gate which of its inputs want a gradient
     (``gate.needs_input_grad``), so that it can skip the others.
     """
-    reaching = plan.needed if plan.outputs == (output.name,) else ancestors([output])
+    reaching = plan.needed if plan.output_nodes == (output,) else ancestors([output])
     requires = [node.requires_grad for node in plan.order]  # by slot
     steps = []
     for node, gate, inputs, slot in reversed(plan.steps):
@@ -300,8 +322,8 @@ def backward_plan(plan: Plan, output: Node) -> BackwardPlan:
             steps.append(BackwardStep(node, gate, inputs, slot, wanted))
     returned = (NodeKind.INPUT, NodeKind.PARAMETER)
     results = [
-        ResultSlot(node.name, slot)
+        ResultSlot(node, slot)
         for slot, node in enumerate(plan.order)
         if requires[slot] and node.kind in returned and node in reaching
     ]
-    return BackwardPlan(output=output.name, output_slot=plan.order.index(output), steps=steps, results=results)
+    return BackwardPlan(output_node=output, output_slot=plan.order.index(output), steps=steps, results=results)

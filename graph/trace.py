@@ -20,6 +20,7 @@ import numpy as np
 
 from gates import shape_of
 from graph.errors import BackwardError, NodeNotFoundError, ShapeError
+from graph.messages import did_you_mean
 
 if TYPE_CHECKING:
     from graph.node import Node, NodeKind
@@ -309,7 +310,7 @@ class Trace:
 
     def _known(self, name: str) -> str:
         if name not in self._build().nodes:
-            raise NodeNotFoundError(f"no node named {name!r} in the trace")
+            raise NodeNotFoundError(f"no node named {name!r} in the trace{did_you_mean(name, self._build().nodes)}")
         return name
 
     def _build(self) -> _Built:

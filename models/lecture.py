@@ -7,13 +7,13 @@ every node holds the value and the gradient the slides show.
 >>> g = first_circuit()
 >>> g["f"].value, g["x"].grad, g["y"].grad, g["z"].grad
 (-12.0, -4.0, -4.0, 3.0)
->>> round(sigmoid_neuron()["w0"].grad, 8)
--0.19661193
+>>> g = sigmoid_neuron()
+>>> round(g["f"].value, 4), round(g["w0"].grad, 8)
+(0.7311, -0.19661193)
 """
 
 from __future__ import annotations
 
-from gates import AddGate, MaxGate, MultiplyGate, SigmoidGate
 from graph import ComputationalGraph
 
 __all__ = [
@@ -34,8 +34,8 @@ def first_circuit(run: bool = True) -> ComputationalGraph:
     """f = (x + y) z, with q = x + y: f = -12 and df/dx = df/dy = -4, df/dz = 3 at x = -2, y = 5, z = -4."""
     g = ComputationalGraph()
     x, y, z = g.input("x"), g.input("y"), g.input("z")
-    q = g.add_gate(AddGate(), x, y, name="q")
-    g.add_gate(MultiplyGate(), q, z, name="f")
+    q = (x + y).named("q")
+    (q * z).named("f")
     return _run(g, FIRST_CIRCUIT_FEEDS) if run else g
 
 
@@ -43,16 +43,15 @@ def sigmoid_neuron(fused: bool = False, run: bool = True) -> ComputationalGraph:
     """f = 1 / (1 + exp(-(w0 x0 + w1 x1 + w2))) at w = [2, -3, -3], x = [-1, -2]: f = 0.7311.
 
     Built as the lecture draws it, from primitive gates (*, +, negation, exp,
-    +1, 1/x), or with ``fused=True`` as one ``SigmoidGate`` named ``f``; both
-    give dw = [-0.1966, -0.3932, 0.1966] and dx = [0.3932, -0.5898].
+    +1, 1/x), or with ``fused=True`` as one sigmoid gate; the output is
+    named ``f`` in both, and both give dw = [-0.1966, -0.3932, 0.1966] and
+    dx = [0.3932, -0.5898].
     """
     g = ComputationalGraph()
     w0, x0, w1, x1, w2 = (g.input(name) for name in NEURON_FEEDS)
     dot = w0 * x0 + w1 * x1 + w2
-    if fused:
-        g.add_gate(SigmoidGate(), dot, name="f")
-    else:
-        1 / (1 + (-dot).exp())
+    f = dot.sigmoid() if fused else 1 / (1 + (-dot).exp())
+    f.named("f")
     return _run(g, NEURON_FEEDS) if run else g
 
 
@@ -64,10 +63,10 @@ def patterns_circuit(run: bool = True) -> ComputationalGraph:
     """
     g = ComputationalGraph()
     x, y, z, w = (g.input(name) for name in PATTERNS_FEEDS)
-    product = g.add_gate(MultiplyGate(), x, y, name="xy")
-    largest = g.add_gate(MaxGate(), z, w, name="max_zw")
-    total = g.add_gate(AddGate(), product, largest, name="sum")
-    g.add_gate(MultiplyGate(), total, 2.0, name="f")
+    product = (x * y).named("xy")
+    largest = z.maximum(w).named("max_zw")
+    total = (product + largest).named("sum")
+    (total * 2.0).named("f")
     return _run(g, PATTERNS_FEEDS) if run else g
 
 

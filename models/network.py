@@ -29,6 +29,7 @@ from gates import (
     SoftmaxGate,
 )
 from graph import ComputationalGraph, Node
+from graph.summary import Table
 from models.data import one_hot
 from models.layers import (
     ACTIVATIONS,
@@ -337,12 +338,16 @@ class Model:
         """The constructor arguments that rebuild this model (saved with it)."""
         raise NotImplementedError(f"{type(self).__name__} cannot be saved: it defines no config()")
 
-    def summary(self) -> str:
+    def summary(self) -> Table:
         """A table of layers, output shapes and parameter counts.
+
+        A :class:`graph.summary.Table`: a REPL shows it as the table, a
+        notebook as an HTML table; ``print`` and ``str()`` give the text.
+        ``model.graph.summary()`` lists the graph's nodes and gates instead.
 
         Examples
         --------
-        >>> print(MLP([4, 3, 2], seed=0).summary())
+        >>> MLP([4, 3, 2], seed=0).summary()
         MLP: 4-3-2, relu, softmax_cross_entropy (mean), float32
         layer   node  operation              output  parameters
         input   X     data                   (N, 4)
@@ -353,7 +358,7 @@ class Model:
         loss    loss  softmax_cross_entropy  ()
         total parameters: 23
         """
-        rows = [("input", "X", "data", _batch_shape(self.input_shape), "")]
+        rows = [("input", self.X.name, "data", _batch_shape(self.input_shape), "")]
         for layer, node, shape, index in zip(self.layers, self.layer_nodes, self.shapes, self.layer_indices):
             params = layer.parameters()
             described = ", ".join(f"{p.name} {p.value.shape}" for p in params)
@@ -362,15 +367,13 @@ class Model:
         if self.output_node.scope == "output":
             output_name = LOSS_HEADS[self.loss_name].output_name
             rows.append(("output", self.output_node.name, output_name, _batch_shape((self.n_out,)), ""))
-        rows.append(("loss", "loss", self.loss_name, "()", ""))
-        header = ("layer", "node", "operation", "output", "parameters")
-        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(4)]
-        lines = [f"{type(self).__name__}: {self._description()}"]
-        for row in (header, *rows):
-            cells = [cell.ljust(width) for cell, width in zip(row[:4], widths)] + [row[4]]
-            lines.append("  ".join(cells).rstrip())
-        lines.append(f"total parameters: {self.num_parameters:,}")
-        return "\n".join(lines)
+        rows.append(("loss", self.loss_node.name, self.loss_name, "()", ""))
+        return Table(
+            f"{type(self).__name__}: {self._description()}",
+            ("layer", "node", "operation", "output", "parameters"),
+            tuple(rows),
+            f"total parameters: {self.num_parameters:,}",
+        )
 
     def _description(self) -> str:
         activations = sorted({layer.activation for layer in self.layers if layer.activation is not None})

@@ -12,6 +12,7 @@ from graph import (
     ComputationalGraph,
     CycleError,
     DTypeError,
+    DuplicateNameError,
     FeedError,
     GateError,
     NodeNameError,
@@ -146,6 +147,43 @@ def huge_list_case():
     return Case(build, DTypeError, r"feed 'x' holds an integer too large for a float", good, [2.0**71, 2.0])
 
 
+def renamed_case():
+    def build():
+        g = circuit()
+        g["add_1"].named("q")
+        return g, lambda: g["add_1"]
+
+    def good(g):
+        return run_circuit(g), g["q"].grad
+
+    return Case(
+        build,
+        NodeNotFoundError,
+        r"no node named 'add_1' in the graph; it was renamed to 'q'",
+        good,
+        (CIRCUIT_RESULT, -4.0),
+    )
+
+
+def node_backward_case():
+    def build():
+        g = circuit()
+        g["x"].exp()
+        g.forward(FEEDS, outputs="f")
+        return g, g["exp_1"].backward
+
+    def good(g):
+        return g.forward(FEEDS, outputs="f"), g["f"].backward()
+
+    return Case(
+        build,
+        BackwardError,
+        r"output 'exp_1' was not computed by the last forward; run forward\(outputs=\.\.\.\) with it",
+        good,
+        CIRCUIT_RESULT,
+    )
+
+
 CASES = {
     # the seed, dL/d(output)
     "seed a boolean": after_forward(
@@ -203,6 +241,53 @@ CASES = {
         NodeNameError,
         r"the name prefix \(short_name\) 'my\\tgate' holds the control character '\\t'",
     ),
+    "a lookup of a name close to one": with_circuit(
+        lambda g: g["ff"], NodeNotFoundError, r"no node named 'ff' in the graph; did you mean 'f'\?"
+    ),
+    "a lookup of a name given up by renaming": renamed_case(),
+    # renaming: refused, and the graph unchanged
+    "rename to a name taken": refused_rewire(
+        lambda g: g["f"].named("x"),
+        DuplicateNameError,
+        r"cannot rename node 'f' \(MultiplyGate\) to 'x': a node named 'x' already exists \(input 'x'\); "
+        r"pick another name, or rename that node first; nothing changed",
+    ),
+    "rename to an empty name": refused_rewire(
+        lambda g: setattr(g["f"], "name", ""), NodeNameError, r"node name must be a non-empty string, got ''"
+    ),
+    "rename to a name that is not a string": refused_rewire(
+        lambda g: g["add_1"].named(("q",)), NodeNameError, r"node name must be a non-empty string, got \('q',\)"
+    ),
+    "rename to a name with a carriage return": refused_rewire(
+        lambda g: g["add_1"].named("q\r"), NodeNameError, r"node name 'q\\r' holds the control character '\\r'"
+    ),
+    # numpy on nodes: refused where no gate fits, and the graph unchanged
+    "a numpy ufunc with no gate": refused_rewire(
+        lambda g: np.sin(g["x"]),
+        GateError,
+        r"there is no gate for numpy\.sin \(called on node 'x'\); write it with the gates the graph has",
+    ),
+    "a numpy ufunc with a method to call instead": refused_rewire(
+        lambda g: np.square(g["f"]), GateError, r"there is no gate for numpy\.square .*; write x \*\* 2 or x \* x"
+    ),
+    "a numpy ufunc with out=": refused_rewire(
+        lambda g: np.exp(g["x"], out=np.zeros(())),
+        GateError,
+        r"numpy\.exp\(\.\.\., out=\) on node 'x': the graph computes a node's value itself",
+    ),
+    "a numpy ufunc method": refused_rewire(
+        lambda g: np.add.reduce(g["x"]), GateError, r"numpy\.add\.reduce on node 'x': .* write x\.sum\(axis\)"
+    ),
+    "a numpy comparison": refused_rewire(
+        lambda g: np.ones(2) < g["x"],
+        GateError,
+        r"no gate for numpy\.less .*; a comparison has no gradient; compare node\.value",
+    ),
+    # node.backward
+    "node.backward before any forward": with_circuit(
+        lambda g: g["f"].backward(), BackwardError, r"backward\(\) needs a successful forward\(\) first"
+    ),
+    "node.backward of a node the last forward did not compute": node_backward_case(),
     # masked and huge feeds
     "a masked array feed": with_circuit(
         lambda g: g.forward(x=np.ma.masked_array([1.0, 2.0], mask=[False, True]), y=1.0, z=1.0),
@@ -233,7 +318,19 @@ CASES = {
     "feeds as a positional list": with_circuit(
         lambda g: g.forward([-2.0, 5.0, -4.0]),
         FeedError,
-        r"forward's feeds must be a dict of input values by name, got list",
+        r"forward's feeds go by name, not by position \(got a list of 3 values\): call "
+        r"forward\(x=-2\.0, y=5\.0, z=-4\.0\) or forward\(\{'x': -2\.0, 'y': 5\.0, 'z': -4\.0\}\); the graph's "
+        r"inputs, in the order they were added, are 'x', 'y', 'z'",
+    ),
+    "feeds as a positional tuple of two values": with_circuit(
+        lambda g: g.forward((1.0, 2.0)),
+        FeedError,
+        r"forward's feeds go by name: .* got a tuple of 2 values; call forward\(x=\.\.\., y=\.\.\., z=\.\.\.\)",
+    ),
+    "a feed named like no input": with_circuit(
+        lambda g: g.forward(xx=-2.0, y=5.0, z=-4.0),
+        FeedError,
+        r"feed 'xx' names no input of the graph; its inputs are 'x', 'y', 'z'; did you mean 'x'\?",
     ),
     "a feed key that is no name": with_circuit(
         lambda g: g.forward({0: 1.0}), FeedError, r"feed key 0 is not an input's name or node"

@@ -37,7 +37,7 @@ def test_export_svg_writes_every_figure_with_its_numbers(tmp_path, monkeypatch, 
     assert {"layer1", "layer3", "loss"} <= set(collapsed) and "W1" not in collapsed
 
     assert f"wrote {folder / 'circuit.svg'}" in out
-    assert "backward pass from div_1" in out and "to x0" in out
+    assert "backward pass from f," in out and "to x0" in out
 
 
 def test_export_svg_writes_to_out_by_default(tmp_path, monkeypatch, capsys):

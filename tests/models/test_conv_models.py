@@ -43,7 +43,7 @@ def test_layers_name_their_nodes_in_the_chapters_scopes_and_summary_shows_shapes
     ]  # fmt: skip
     assert {g[name].scope for name in ("W1", "Z1", "BN1", "A1", "P1")} == {"layer1"}
     assert g["W1"].value.shape == (3, 1, 3, 3) and g["W3"].value.shape == (6, 16)
-    summary = model.summary()
+    summary = str(model.summary())
     assert "Conv2D(1 -> 3, 3x3, pad 1)  (N, 3, 8, 8)  W1 (3, 1, 3, 3), b1 (3,): 30" in summary
     assert "P2    MaxPool2D(2x2)              (N, 4, 2, 2)" in summary
     assert "Flatten                     (N, 16)" in summary

@@ -68,7 +68,7 @@ def test_initialisations_have_their_documented_scale(init, check):
 def test_summary_and_repr_describe_the_network():
     model = TwoLayerNet(3, 2, 3, seed=0)
     assert repr(model) == "<TwoLayerNet 3-2-3, sigmoid, bce (batchmean), float32, 17 parameters>"
-    summary = model.summary()
+    summary = str(model.summary())
     assert "W1 (2, 3), b1 (2,): 8" in summary and "total parameters: 17" in summary
     assert "A2" in summary and "binary" not in summary
 

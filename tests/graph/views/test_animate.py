@@ -145,7 +145,7 @@ def test_backward_captions_are_the_explanation_of_each_node(build):
 
 def test_the_neuron_reads_like_the_lecture():
     by_step = {(frame.phase, frame.node): frame for frame in frames(sigmoid_neuron())}
-    assert by_step["forward", "div_1"].headline == "div_1 = 1 / 1.368 = 0.7311."
+    assert by_step["forward", "f"].headline == "f = 1 / 1.368 = 0.7311."
     assert by_step["forward", "exp_1"].headline == "exp_1 = exp(-1) = 0.3679."
     assert "-0.5344 × 0.3679 = -0.1966   (dz/dx = exp(x) = z)" in by_step["backward", "exp_1"].caption
     assert by_step["backward", "w0"].badge == "dL/dw0 = -0.1966"

@@ -22,14 +22,19 @@ one HTML file with the diagram and the page's data, a JSON object:
     ``interval_ms`` (milliseconds a step when playing at 1×),
     ``badge_margin`` (room above and below the drawing for the badges, in
     the drawing's units) and ``colors`` (``value``, ``gradient``, ``focus``).
+    ``quiz`` (true: ask for each one-element gradient before showing it).
 ``steps``
     One object per :class:`Frame`, in playing order: ``phase``
     (``"forward"`` or ``"backward"``), ``node``, ``headline``, ``caption``,
-    ``badge``, ``sums`` (a list of ``{"node", "text"}``) and ``edges`` (a
-    list of ``{"source", "target"}``).
+    ``badge``, ``sums`` (a list of ``{"node", "text"}``), ``edges`` (a
+    list of ``{"source", "target"}``), ``answer`` (the gradient the node
+    receives as a number, or null) and ``reveal`` (its chain-rule line).
+
+The address may name a step, ``page.html#step=12`` (counted from 1); the page
+opens there and keeps the address at the step shown, to link from lecture notes.
 
 Command line: ``python -m graph.animate script.py`` runs the script and writes
-one page per graph it leaves behind that has run forward and backward.
+one page per graph it leaves behind that has run forward.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ import re
 import runpy
 import sys
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -52,7 +57,7 @@ from graph.errors import BackwardError
 from graph.views import diagram
 from graph.views.explain import heading, node_block
 from graph.views.record import LastPass
-from graph.views.text import expression, fan_out_sum, format_value, grad_name
+from graph.views.text import chain_rule, expression, fan_out_sum, format_value, grad_name, local_formula
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -105,6 +110,13 @@ class Frame:
         The edges lit in this step: a gate's inputs, along which values
         arrive (forward) or gradients leave (backward); in the backward pass
         of a leaf, the edges its gradient came back along.
+    answer : float or None
+        In the backward pass, the gradient the node receives where it has one
+        element and is not the output (whose gradient is the seed): what the
+        quiz asks for. None otherwise.
+    reveal : str
+        In the backward pass, how the node's gradient came: the chain rule along
+        each edge it came back on, and their sum at a fan-out.
     """
 
     phase: str
@@ -114,29 +126,47 @@ class Frame:
     badge: str
     sums: tuple[FanOutSum, ...] = ()
     edges: tuple[Edge, ...] = ()
+    answer: float | None = None
+    reveal: str = ""
 
 
-def frames(graph: ComputationalGraph, *, precision: int = 4, max_elements: int = 6) -> list[Frame]:
+def frames(
+    graph: ComputationalGraph,
+    *,
+    precision: int = 4,
+    max_elements: int = 6,
+    skip_leaves: bool = False,
+    quiz: bool = False,
+) -> list[Frame]:
     """The steps of the last forward and backward pass, in the order the page plays them.
 
     First one step per node holding a value, in topological order (leaves
     first); then one step per node the backward pass reached, in the reverse
     topological order :func:`graph.views.explain.explain` uses, from the
-    output back to the leaves.
+    output back to the leaves. After a forward without a backward, the
+    forward steps only; the last one says the backward pass has not run.
 
     Parameters
     ----------
     graph : ComputationalGraph
-        A graph after ``forward`` and ``backward``.
+        A graph after ``forward`` (and usually ``backward``).
     precision : int, default 4
         Significant digits of numbers.
     max_elements : int, default 6
         Arrays with more elements are written as shape, dtype, mean and norm.
+    skip_leaves : bool, default False
+        Inputs and constants take no forward step of their own: their values
+        appear with the first gate that reads them (every backward step stays:
+        a leaf's gradient is what the pass is for).
+    quiz : bool, default False
+        Captions for a quiz: a gate's backward step does not say what it sends
+        to its inputs, and no running sums are written, so that each node's
+        gradient is first shown at its own step (where the page asks for it).
 
     Raises
     ------
     BackwardError
-        No backward has run since the last forward.
+        No forward has run.
 
     Examples
     --------
@@ -151,17 +181,31 @@ def frames(graph: ComputationalGraph, *, precision: int = 4, max_elements: int =
     'x   input   value -2\\n  dL/dx = -4'
     """
     last = LastPass(graph)
-    if not last.backward_order:
-        raise BackwardError("animate() shows the last forward and backward pass: run forward() and backward() first")
+    if not last.forward_order:
+        raise BackwardError("animate() shows the last forward (and backward) pass: run forward() first")
 
     def text(value) -> str:
         return format_value(value, precision, max_elements)
 
-    steps = [_forward_frame(last, node, text, precision) for node in last.forward_order]
+    skipped = ("input", "constant") if skip_leaves else ()
+    steps = [
+        _forward_frame(last, node, text, precision)
+        for node in last.forward_order
+        if not (node.gate is None and node.kind in skipped)
+    ]
+    if not last.backward_order:
+        final = steps[-1]
+        note = " The backward pass has not run: call backward() to see the gradients."
+        steps[-1] = replace(final, headline=final.headline + note)
+        return steps
     arrived: dict[str, list] = {}  # gradients each fan-out node has received so far
     output = last.backward_order[0]
     for node in last.backward_order:
-        steps.append(_backward_frame(last, node, node is output, arrived, text, precision))
+        frame = _backward_frame(last, node, node is output, arrived, text, precision)
+        if quiz:
+            kept = [line for line in frame.caption.split("\n") if not line.startswith(("  to ", "  sum at "))]
+            frame = replace(frame, caption="\n".join(kept), sums=())
+        steps.append(frame)
     return steps
 
 
@@ -194,6 +238,8 @@ def _backward_frame(
 ) -> Frame:
     caption = node_block(last, node, precision)
     badge = f"{grad_name(node.name)} = {text(last.grad(node))}"
+    answer = None if is_output or np.size(last.grad(node)) != 1 else float(np.asarray(last.grad(node)).item())
+    reveal = _reveal(last, node, is_output, precision)
     start = f"The backward pass starts at the output {node.name}: {badge}. " if is_output else ""
     if node.gate is None:
         branches = last.received(node)
@@ -202,7 +248,7 @@ def _backward_frame(
             headline = f"{node.name} fed {len(branches)} gates; the gradients they sent back add up: {badge}."
         else:
             headline = f"{node.name} has its gradient: {badge}."
-        return Frame("backward", node.name, start + headline, caption, badge, edges=edges)
+        return Frame("backward", node.name, start + headline, caption, badge, edges=edges, answer=answer, reveal=reveal)
 
     wanting = [(source, last.sent(node, position)) for position, source in enumerate(node.inputs)]
     wanting = [(source, sent) for source, sent in wanting if sent is not None]
@@ -230,7 +276,23 @@ def _backward_frame(
     if sums:
         caption += "\n" + "\n".join(f"  {'sum at ' + name:<10}{line}" for name, line in sums)
     edges = tuple(dict.fromkeys(Edge(source.name, node.name) for source, _ in wanting))
-    return Frame("backward", node.name, start + headline, caption, badge, tuple(sums), edges)
+    return Frame("backward", node.name, start + headline, caption, badge, tuple(sums), edges, answer, reveal)
+
+
+def _reveal(last: LastPass, node: Node, is_output: bool, precision: int) -> str:
+    """How ``node``'s gradient came: the chain rule along each edge it came back on, then their sum."""
+    if is_output:
+        return f"{grad_name(node.name)} = {format_value(last.grad(node), precision)}: the seed of the backward pass"
+    lines = []
+    for part in last.received(node):
+        target = part.target
+        assert target.gate is not None  # a gradient is sent back by a gate
+        formula = local_formula(target.gate, part.position, len(target.inputs))
+        rule = chain_rule(last.grad(target), part.sent, formula, precision, last.local(target, part.position))
+        lines.append(f"from {target.name}: {rule}")
+    if len(lines) > 1:
+        lines.append(f"{grad_name(node.name)} = {format_value(last.grad(node), precision)} (the branches add)")
+    return "\n".join(lines)
 
 
 # -- the page -------------------------------------------------------------------------------
@@ -245,6 +307,8 @@ def to_html(
     local_gradients: bool = False,
     rankdir: str = "LR",
     interval: float = 1.2,
+    quiz: bool = False,
+    skip_leaves: bool = False,
 ) -> str:
     """The animation as one self-contained HTML page (inline SVG, CSS and script).
 
@@ -253,11 +317,11 @@ def to_html(
     Raises
     ------
     BackwardError
-        No backward has run since the last forward.
+        No forward has run.
     GraphvizNotFoundError
         Graphviz's ``dot`` program, which lays the diagram out, is not installed.
     """
-    steps = frames(graph, precision=precision, max_elements=max_elements)
+    steps = frames(graph, precision=precision, max_elements=max_elements, skip_leaves=skip_leaves, quiz=quiz)
     svg = diagram.to_svg(
         graph,
         precision=precision,
@@ -268,12 +332,12 @@ def to_html(
     )
     gates = sum(node.gate is not None for node in graph.nodes)
     forward = sum(frame.phase == "forward" for frame in steps)
+    backward = f"{len(steps) - forward} backward steps" if len(steps) > forward else "the backward pass has not run"
     data = {
         "title": title or "Backpropagation, step by step",
-        "summary": (
-            f"{len(graph.nodes)} nodes, {gates} gates · {forward} forward steps, {len(steps) - forward} backward steps"
-        ),
+        "summary": f"{len(graph.nodes)} nodes, {gates} gates · {forward} forward steps, {backward}",
         "settings": {
+            "quiz": quiz,
             "interval_ms": round(interval * 1000),
             "badge_margin": _BADGE_MARGIN,
             "colors": {"value": diagram.VALUE_COLOR, "gradient": diagram.GRAD_COLOR, "focus": FOCUS_COLOR},
@@ -287,6 +351,8 @@ def to_html(
                 "badge": frame.badge,
                 "sums": [sum_._asdict() for sum_ in frame.sums],
                 "edges": [edge._asdict() for edge in frame.edges],
+                "answer": frame.answer,
+                "reveal": frame.reveal,
             }
             for frame in steps
         ],
@@ -304,6 +370,8 @@ def animate(
     local_gradients: bool = False,
     rankdir: str = "LR",
     interval: float = 1.2,
+    quiz: bool = False,
+    skip_leaves: bool = False,
 ) -> Path:
     """Write the last forward and backward pass of ``graph`` as a step-through animation.
 
@@ -312,12 +380,15 @@ def animate(
     highlights one node: in the forward pass the value it produced, in the
     backward pass its upstream gradient, the local gradient and what it sends
     to each input, with the running sum where an input fans out. The caption
-    is :func:`graph.views.explain.explain`'s text for that node.
+    is :func:`graph.views.explain.explain`'s text for that node. After a
+    forward without a backward, the page steps through the forward pass and
+    says the backward has not run. Open ``page.html#step=12`` to start at
+    step 12; the address follows the steps.
 
     Parameters
     ----------
     graph : ComputationalGraph
-        A graph after ``forward`` and ``backward``.
+        A graph after ``forward`` (and usually ``backward``).
     path : str or os.PathLike
         The ``.html`` file to write.
     title : str, optional
@@ -333,6 +404,14 @@ def animate(
         Direction of the forward pass in the diagram.
     interval : float, default 1.2
         Seconds per step when playing at 1× speed.
+    quiz : bool, default False
+        Before each backward step whose gradient has one element, the page asks
+        for the gradient the node receives, checks the answer (relative error
+        1e-3 or absolute 1e-6), then shows it with its chain-rule line and keeps
+        a score. Array gradients are shown without a question.
+    skip_leaves : bool, default False
+        Inputs and constants take no forward step of their own; their values
+        appear with the first gate that reads them.
 
     Returns
     -------
@@ -342,7 +421,7 @@ def animate(
     Raises
     ------
     BackwardError
-        No backward has run since the last forward.
+        No forward has run.
     GraphvizNotFoundError
         Graphviz's ``dot`` program is not installed.
 
@@ -366,6 +445,8 @@ def animate(
         local_gradients=local_gradients,
         rankdir=rankdir,
         interval=interval,
+        quiz=quiz,
+        skip_leaves=skip_leaves,
     )
     path = Path(os.fspath(path))
     path.write_text(page, encoding="utf-8")
@@ -454,9 +535,8 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m graph.animate script.py``: animate the graphs a script leaves behind.
 
     Runs the script as ``__main__`` and writes one page for each
-    ComputationalGraph among its global variables that has run forward and
-    backward: ``<script>.html``, or ``<script>_<variable>.html`` where there
-    are several.
+    ComputationalGraph among its global variables that has run forward:
+    ``<script>.html``, or ``<script>_<variable>.html`` where there are several.
     """
     from graph.graph import ComputationalGraph
 
@@ -478,10 +558,10 @@ def main(argv: list[str] | None = None) -> int:
     found = {
         name: value
         for name, value in names.items()
-        if isinstance(value, ComputationalGraph) and LastPass(value).backward_order
+        if isinstance(value, ComputationalGraph) and LastPass(value).forward_order
     }
     if not found:
-        print(f"{script}: no graph that has run forward() and backward() among its global variables", file=sys.stderr)
+        print(f"{script}: no graph that has run forward() among its global variables", file=sys.stderr)
         return 1
     folder = Path(arguments.out)
     folder.mkdir(parents=True, exist_ok=True)

@@ -38,13 +38,20 @@
    * value written on it) appears with its source's forward step, its gradient with its target's backward
    * step; the gradient on an output's arrow (the seed) appears with the first backward step when that
    * step is the output's own. Whatever a step never reaches appears "never": at steps.length.
+   * A node with no forward step of its own (a leaf the page skips) appears with the first forward step
+   * that reads it. With ``options.quiz``, an edge's gradient appears with its source's backward step
+   * instead, when the node it reaches receives it (the step whose question asks for it).
    */
-  function plan(steps, nodes, edges) {
+  function plan(steps, nodes, edges, options) {
+    var quiz = Boolean(options && options.quiz);
     var forward = {}, backward = {}, never = steps.length;
     var lastForward = -1, firstBackward = never;
     steps.forEach(function (step, index) {
       if (step.phase === "forward") {
         if (!(step.node in forward)) forward[step.node] = index;
+        step.edges.forEach(function (edge) {
+          if (!(edge.source in forward)) forward[edge.source] = index;
+        });
         lastForward = Math.max(lastForward, index);
       } else {
         if (!(step.node in backward)) backward[step.node] = index;
@@ -64,7 +71,8 @@
       edges: edges.map(function (edge) {
         var target = edge.target === undefined ? null : edge.target;
         var gradient = never;
-        if (target !== null) gradient = target in backward ? backward[target] : never;
+        if (target !== null && quiz && edge.source in backward) gradient = backward[edge.source];
+        else if (target !== null) gradient = target in backward ? backward[target] : never;
         else if (edge.source === seeded) gradient = firstBackward;
         return {
           source: edge.source,
@@ -101,23 +109,73 @@
   /**
    * What step ``index`` says and highlights: its phase, node and texts, the badges to write (the running
    * sums at fan-out nodes this step sends to, then the step's own value or gradient on its node) and the
-   * edges to light.
+   * edges to light. While ``asking`` (the quiz's question at this step is open), the step's own gradient
+   * is not written: the headline asks for it and the caption waits for the answer.
    */
-  function moment(steps, index) {
+  function moment(steps, index, asking) {
     index = clamp(index, steps.length);
     var step = steps[index];
     var badges = step.sums.map(function (sum) { return {node: sum.node, text: sum.text, kind: "sum"}; });
-    badges.push({node: step.node, text: step.badge, kind: step.phase});
+    if (!asking) badges.push({node: step.node, text: step.badge, kind: step.phase});
+    var name = step.badge.slice(0, step.badge.indexOf(" = "));  // the badge reads "dL/dq = -4"
     return {
       index: index,
       phase: step.phase,
       node: step.node,
-      headline: step.headline,
-      caption: step.caption,
+      headline: asking ? "What gradient does " + step.node + " receive? " + name + " = ?" : step.headline,
+      caption: asking ? "Work it out from the gradients already shown and the local gradients; then check." :
+        step.caption,
       counter: "step " + (index + 1) + " of " + steps.length,
       badges: badges,
       lit: step.edges.map(function (edge) { return edgeKey(edge.source, edge.target); }),
     };
+  }
+
+  /** Whether the quiz asks a question at ``step`` (a backward step whose gradient has one element). */
+  function asks(step) {
+    return step.phase === "backward" && typeof step.answer === "number";
+  }
+
+  /**
+   * An answer typed for ``expected``: {valid: false} where ``text`` is no number, else whether it is
+   * right within a relative error of 1e-3 or an absolute error of 1e-6.
+   */
+  function judge(text, expected) {
+    var cleaned = String(text).trim().replace(/\u2212/g, "-");  // a typographic minus counts as a minus
+    var given = cleaned === "" ? NaN : Number(cleaned);
+    if (!Number.isFinite(given)) return {valid: false, right: false, given: null};
+    var error = Math.abs(given - expected);
+    return {valid: true, right: error <= 1e-6 || error <= 1e-3 * Math.abs(expected), given: given};
+  }
+
+  /** The score line of the answers so far, by step: "3 of 4 right". */
+  function score(answers) {
+    var judged = Object.keys(answers).map(function (key) { return answers[key]; });
+    var right = judged.filter(function (answer) { return answer.right; }).length;
+    return right + " of " + judged.length + " right";
+  }
+
+  /** The step an address names, "#step=12" meaning the twelfth (index 11), kept in range; null if none. */
+  function stepFromAddress(hash, count) {
+    var found = /(?:^#|&)step=(\d+)(?:&|$)/.exec(String(hash));
+    return found ? clamp(Number(found[1]) - 1, count) : null;
+  }
+
+  /** The address fragment of step ``index``: "#step=" and the step counted from 1. */
+  function address(index) {
+    return "#step=" + (index + 1);
+  }
+
+  /**
+   * The drawing's width after a zoom: ``direction`` +1 in, -1 out (by a quarter), 0 to fit the whole
+   * drawing ({width, height}, in CSS pixels at its own size) inside ``room`` ({width, height}). Kept
+   * between a tenth and eight times its own size.
+   */
+  function zoomed(width, direction, natural, room) {
+    var wanted = direction === 0 ?
+      natural.width * Math.min(room.width / natural.width, room.height / natural.height) :
+      width * Math.pow(1.25, direction);
+    return Math.max(natural.width * 0.1, Math.min(natural.width * 8, wanted));
   }
 
   /** The step that playing shows after ``index``, or null where playing stops (at the last step). */
@@ -201,7 +259,12 @@
       }
       edgeElements[key].push(element);
     });
-    var planned = plan(steps, Object.keys(nodeElements), edges);
+    var quiz = Boolean(settings.quiz);
+    var planned = plan(steps, Object.keys(nodeElements), edges, {quiz: quiz});
+    var answers = {}, asking = false;  // the quiz's answers by step; whether this step's question is open
+    var quizBox = document.getElementById("quiz"), answerBox = document.getElementById("answer");
+    var verdict = document.getElementById("verdict");
+    quizBox.hidden = !quiz;
 
     // Room above and below the drawing for the badges written beside the nodes at its edges.
     var viewBox = svg.getAttribute("viewBox").split(/[\s,]+/).map(Number), margin = settings.badge_margin;
@@ -209,15 +272,27 @@
     svg.removeAttribute("width");
     svg.removeAttribute("height");
     var natural = viewBox[2] * 4 / 3;  // points to CSS pixels
+    var naturalHeight = (viewBox[3] + 2 * margin) * 4 / 3;
     var drawing = svg.querySelector("g.graph").getBBox();
     var bounds = {x: drawing.x, y: drawing.y - margin, width: drawing.width, height: drawing.height + 2 * margin};
     var current = 0, timer = null, obstacles = null;
 
     // As wide as the stage, like a slide, but never so small that labels are unreadable
     // (large graphs scroll) nor more than 1.6 times the drawing's own size.
+    // Until a zoom button is used; then the reader's size stays.
+    var zoomedByHand = false;
     function fit() {
+      if (zoomedByHand) return;
       var room = stage.clientWidth - 16;
       svg.style.width = Math.max(natural * 0.55, Math.min(room, natural * 1.6)) + "px";
+    }
+
+    /** Zoom in (+1), out (-1), or fit the whole drawing in the stage (0). */
+    function zoom(direction) {
+      zoomedByHand = true;
+      var room = {width: stage.clientWidth - 16, height: stage.clientHeight - 16};
+      var width = zoomed(svg.getBoundingClientRect().width, direction, {width: natural, height: naturalHeight}, room);
+      svg.style.width = width + "px";
     }
 
     function visibleObstacles() {
@@ -268,9 +343,14 @@
     }
 
     function show(index) {
-      var now = moment(steps, index);
+      index = clamp(index, steps.length);
+      asking = quiz && asks(steps[index]) && !(index in answers);
+      var now = moment(steps, index, asking);
       current = now.index;
       var seen = visibility(planned, current);
+      if (asking) {  // what this step reveals waits for the answer
+        seen.edges.forEach(function (edge) { if (edge.gradient.fresh) edge.gradient.pending = true; });
+      }
       seen.nodes.forEach(function (node) {
         var element = nodeElements[node.name];
         element.classList.toggle("pending", node.pending);
@@ -299,7 +379,43 @@
       document.getElementById("counter").textContent = now.counter;
       slider.value = current;
       document.body.dataset.step = current;
+      document.body.dataset.asking = String(asking);
+      if (quiz) showQuiz();
+      if (window.history && window.history.replaceState && window.location.hash !== address(current)) {
+        window.history.replaceState(null, "", address(current));
+      }
       if (node.scrollIntoView) node.scrollIntoView({block: "nearest", inline: "nearest"});
+    }
+
+    function showQuiz() {
+      var answer = answers[current];
+      answerBox.disabled = !asking;
+      document.getElementById("check").disabled = !asking;
+      if (asking) {
+        answerBox.value = "";
+        verdict.textContent = "";
+        verdict.className = "";
+      } else if (answer) {
+        verdict.textContent = (answer.right ? "Right. " : "Not quite: you said " + answer.given + ". ") +
+          steps[current].reveal;
+        verdict.className = answer.right ? "right" : "wrong";
+      } else {
+        verdict.textContent = steps[current].phase === "forward" ? "" : steps[current].reveal;
+        verdict.className = "";
+      }
+      document.getElementById("score").textContent = score(answers);
+    }
+
+    function check() {
+      if (!asking) return;
+      var judged = judge(answerBox.value, steps[current].answer);
+      if (!judged.valid) {
+        verdict.textContent = "Type a number, like -4 or 0.25.";
+        verdict.className = "wrong";
+        return;
+      }
+      answers[current] = judged;
+      show(current);
     }
 
     function pause() {
@@ -316,6 +432,7 @@
       timer = window.setInterval(function () {
         var next = following(current, steps.length);
         if (next === null) pause(); else show(next);
+        if (asking) { pause(); answerBox.focus(); }  // a question waits for its answer
       }, settings.interval_ms / Number(speed.value));
       playButton.querySelector("span").textContent = "pause";
       document.body.dataset.playing = "true";
@@ -331,19 +448,33 @@
     playButton.addEventListener("click", toggle);
     slider.addEventListener("input", function () { pause(); show(Number(slider.value)); });
     speed.addEventListener("change", function () { if (timer !== null) play(); });
+    document.getElementById("zoom-in").addEventListener("click", function () { zoom(1); });
+    document.getElementById("zoom-out").addEventListener("click", function () { zoom(-1); });
+    document.getElementById("fit").addEventListener("click", function () { zoom(0); });
+    document.getElementById("check").addEventListener("click", check);
+    answerBox.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); check(); }
+    });
+    // The help line's keys work wherever focus is (a button just clicked, the slider), except where
+    // one types: the answer box and the speed list keep their keys.
     document.addEventListener("keydown", function (event) {
-      var target = event.target;
-      if (target.matches("input, select, textarea")) return;  // the slider and the speed list take their own keys
-      if (target.matches("button") && (event.key === " " || event.key === "Enter")) return;
+      if (event.target.matches("select, textarea, input:not([type=range])")) return;
+      if (event.ctrlKey || event.metaKey || event.altKey) return;  // the browser's own zoom and shortcuts
       var keys = {ArrowRight: function () { step(1); }, ArrowLeft: function () { step(-1); },
         Home: function () { pause(); show(0); }, End: function () { pause(); show(steps.length - 1); },
-        " ": toggle};
+        " ": toggle, "+": function () { zoom(1); }, "=": function () { zoom(1); }, "-": function () { zoom(-1); },
+        f: function () { zoom(0); }};
       if (keys[event.key]) { event.preventDefault(); keys[event.key](); }
     });
     window.addEventListener("resize", fit);
+    window.addEventListener("hashchange", function () {
+      var named = stepFromAddress(window.location.hash, steps.length);
+      if (named !== null && named !== current) { pause(); show(named); }
+    });
     fit();
     pause();
-    show(0);
+    var opened = stepFromAddress(window.location.hash, steps.length);
+    show(opened === null ? 0 : opened);
   }
 
   return {
@@ -354,6 +485,12 @@
     moment: moment,
     following: following,
     replayFrom: replayFrom,
+    asks: asks,
+    judge: judge,
+    score: score,
+    stepFromAddress: stepFromAddress,
+    address: address,
+    zoomed: zoomed,
     placeBadge: placeBadge,
     start: start,
   };

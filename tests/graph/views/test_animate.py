@@ -212,15 +212,83 @@ def test_precision_and_max_elements_are_passed_on():
     assert badge == "= [0, 0, 0, 0]"
 
 
-def test_without_a_backward_pass_it_says_what_to_run():
+def test_without_a_forward_pass_it_says_what_to_run():
     g = ComputationalGraph()
-    f = g.input("x") * 2.0
-    with pytest.raises(BackwardError, match=r"run forward\(\) and backward\(\) first"):
+    g.input("x") * 2.0
+    with pytest.raises(BackwardError, match=r"run forward\(\) first"):
         frames(g)
-    g.forward(x=1.0)
-    with pytest.raises(BackwardError, match=r"run forward\(\) and backward\(\) first"):
+    with pytest.raises(BackwardError, match=r"run forward\(\) first"):
         g.animate("never-written.html")
-    assert f.value == 2.0
+
+
+def test_after_a_forward_only_the_forward_steps_and_a_note_that_the_backward_has_not_run(tmp_path):
+    g = ComputationalGraph()
+    x, y, z = g.input("x"), g.input("y"), g.input("z")
+    f = ((x + y) * z).named("f")
+    g.forward(x=-2.0, y=5.0, z=-4.0)
+    steps = frames(g)
+    assert [(frame.phase, frame.node) for frame in steps][:3] == [("forward", "x"), ("forward", "y"), ("forward", "z")]
+    assert {frame.phase for frame in steps} == {"forward"} and len(steps) == 5
+    assert steps[-1].headline.endswith("The backward pass has not run: call backward() to see the gradients.")
+    assert f.value == -12.0 and f.grad is None
+    data = page_parts(to_html(g))[1]
+    assert data["summary"].endswith("5 forward steps, the backward pass has not run")
+    assert [step["phase"] for step in data["steps"]] == ["forward"] * 5
+
+
+def test_skip_leaves_drops_the_forward_steps_of_inputs_and_constants_only():
+    g = ComputationalGraph()
+    x, w = g.input("x"), g.parameter("w", 3.0)
+    q = (x * w).named("q")
+    (q + 1.0).named("f")
+    g.forward(x=2.0)
+    g.backward()
+    order = [(frame.phase, frame.node) for frame in frames(g, skip_leaves=True)]
+    assert [node for phase, node in order if phase == "forward"] == ["w", "q", "f"]
+    backward = [node for phase, node in order if phase == "backward"]
+    assert set(backward) >= {"f", "q", "x", "w"}  # every backward step stays
+    full = [(frame.phase, frame.node) for frame in frames(g)]
+    assert set(full) - set(order) == {("forward", "x")} | {("forward", n.name) for n in g.nodes if n.kind == "constant"}
+
+
+def test_quiz_answers_are_the_one_element_gradients_each_with_its_chain_rule_line():
+    g = ComputationalGraph()
+    x, y, z = g.input("x"), g.input("y"), g.input("z")
+    q = (x + y).named("q")
+    (q * z).named("f")
+    g.forward(x=-2.0, y=5.0, z=-4.0)
+    g.backward()
+    backward = {frame.node: frame for frame in frames(g, quiz=True) if frame.phase == "backward"}
+    assert {name: frame.answer for name, frame in backward.items()} == {
+        "f": None,  # the seed is given, not asked
+        "z": 3.0,
+        "q": -4.0,
+        "x": -4.0,
+        "y": -4.0,
+    }
+    assert backward["q"].reveal.startswith("from f: ") and "-4" in backward["q"].reveal
+    assert "seed" in backward["f"].reveal
+    # A gate's quiz caption does not give away what it sends to its inputs.
+    assert "to q" not in backward["f"].caption and "to q" in frames(g)[5].caption
+
+
+def test_quiz_reveal_at_a_fan_out_adds_the_branches_and_arrays_get_no_question():
+    g = ComputationalGraph()
+    x = g.input("x")
+    (x * x).named("f")
+    g.forward(x=3.0)
+    g.backward()
+    last = frames(g, quiz=True)[-1]
+    assert last.node == "x" and last.answer == 6.0
+    assert last.reveal.count("from f: ") == 2 and last.reveal.endswith("dL/dx = 6 (the branches add)")
+    assert not any(frame.sums for frame in frames(g, quiz=True))
+    h = ComputationalGraph()
+    v = h.input("v")
+    (v * 2.0).sum()
+    h.forward(v=np.array([1.0, 2.0]))
+    h.backward()
+    answers = {frame.node: frame.answer for frame in frames(h, quiz=True) if frame.phase == "backward"}
+    assert answers["v"] is None
 
 
 # -- the page ----------------------------------------------------------------------------------------
@@ -265,6 +333,7 @@ def test_the_page_carries_every_frame_with_named_keys_and_its_settings():
     assert data["title"] == "f = (x + y) z"
     assert data["summary"] == "5 nodes, 2 gates · 5 forward steps, 5 backward steps"
     assert data["settings"] == {
+        "quiz": False,
         "interval_ms": 500,
         "badge_margin": 24,
         "colors": {"value": VALUE_COLOR, "gradient": GRAD_COLOR, "focus": FOCUS_COLOR},
@@ -279,9 +348,12 @@ def test_the_page_carries_every_frame_with_named_keys_and_its_settings():
             "badge": frame.badge,
             "sums": [{"node": node, "text": text} for node, text in frame.sums],
             "edges": [{"source": source, "target": target} for source, target in frame.edges],
+            "answer": frame.answer,
+            "reveal": frame.reveal,
         }
         for frame in expected
     ]
+    assert page_parts(to_html(g, quiz=True))[1]["settings"]["quiz"] is True
 
 
 def test_the_diagram_in_the_page_names_every_node_and_edge_a_step_refers_to():
@@ -392,7 +464,7 @@ def test_the_command_line_animates_the_graphs_a_script_leaves(tmp_path, capsys):
     empty = tmp_path / "empty.py"
     empty.write_text("x = 1\n")
     assert main([str(empty), "--out", str(tmp_path)]) == 1
-    assert "no graph that has run forward() and backward()" in capsys.readouterr().err
+    assert "no graph that has run forward() among" in capsys.readouterr().err
 
 
 def test_the_page_files_are_package_data():

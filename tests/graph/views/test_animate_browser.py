@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import sync_playwright
 from test_animate import fan_out, small_mlp
 
-from models.lecture import first_circuit, patterns_circuit, sigmoid_neuron
+from models.lecture import FIRST_CIRCUIT_FEEDS, first_circuit, patterns_circuit, sigmoid_neuron
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -302,3 +302,128 @@ def test_a_node_the_last_forward_did_not_run_stays_faded_and_without_values(open
         "texts => texts.filter(t => getComputedStyle(t).visibility === 'visible').map(t => t.textContent)",
     )
     assert sorted(on_edges) == sorted(["3", "2", "6", "1"])  # x -> double and double's arrow; nothing of 11
+
+
+# -- classroom modes: a quiz, a step in the address, keys wherever focus is, forward only, leaves skipped, zoom
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("classroom")
+
+
+def test_a_quiz_answered_right_then_wrong_keeps_the_score_and_reveals_each_gradient(open_page, folder):
+    page = open_page(first_circuit().animate(folder / "quiz.html", quiz=True).as_uri())
+    assert page.is_visible("#quiz")
+    page.click("#last")  # the last step, y's gradient: a question
+    page.keyboard.press("Home")
+    for _ in range(6):  # the forward steps, then f's (the seed is given, not asked)
+        page.click("#next")
+    assert step(page) == 6 and current(page) == ["z", None]  # z's gradient is asked, not written
+    assert page.inner_text("#sentence") == "What gradient does z receive? dL/dz = ?"
+    assert page.eval_on_selector("body", "body => body.dataset.asking") == "true"
+    page.fill("#answer", "3.002")  # within a relative 1e-3
+    page.keyboard.press("Enter")
+    assert current(page) == ["z", "dL/dz = 3"]
+    assert page.inner_text("#verdict").startswith("Right. from f: ")
+    assert page.inner_text("#score") == "1 of 1 right"
+    page.click("#next")
+    assert current(page) == ["q", None]
+    page.fill("#answer", "abc")
+    page.click("#check")
+    assert (
+        page.inner_text("#verdict") == "Type a number, like -4 or 0.25." and page.inner_text("#score") == "1 of 1 right"
+    )
+    page.fill("#answer", "4")
+    page.click("#check")
+    assert current(page) == ["q", "dL/dq = -4"]
+    assert page.inner_text("#verdict").startswith("Not quite: you said 4. from f: ")
+    assert page.inner_text("#score") == "1 of 2 right"
+    page.click("#prev")  # an answered step stays revealed
+    assert current(page) == ["z", "dL/dz = 3"] and page.inner_text("#verdict").startswith("Right.")
+
+
+def test_playing_a_quiz_stops_at_the_first_question(open_page, folder):
+    page = open_page(first_circuit().animate(folder / "quiz_play.html", quiz=True).as_uri())
+    page.select_option("#speed", "10")
+    page.click("#play")
+    page.wait_for_function("document.body.dataset.playing === 'false'", timeout=5000)
+    assert step(page) == 6 and page.eval_on_selector("body", "body => body.dataset.asking") == "true"
+    assert page.evaluate("document.activeElement.id") == "answer"
+
+
+def test_a_step_in_the_address_opens_there_and_the_address_follows(open_page, folder):
+    url = first_circuit().animate(folder / "linked.html").as_uri()
+    page = open_page(url + "#step=8")
+    assert step(page) == 7 and page.inner_text("#counter") == "step 8 of 10"
+    assert current(page) == ["q", "dL/dq = -4"]
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("location.hash") == "#step=9"
+    page.evaluate("location.hash = '#step=2'")
+    page.wait_for_function("document.body.dataset.step === '1'")
+    assert open_page(url + "#step=99").inner_text("#counter") == "step 10 of 10"
+
+
+def test_space_after_clicking_next_plays_and_keys_work_on_the_slider(open_page, folder):
+    page = open_page(first_circuit().animate(folder / "keys.html", interval=0.1).as_uri())
+    page.click("#next")
+    assert step(page) == 1
+    page.keyboard.press(" ")  # focus is on the Next button: Space still plays, not "next" once more
+    assert page.inner_text("#play") == "pause"
+    page.wait_for_function("document.body.dataset.playing === 'false'", timeout=5000)
+    assert step(page) == 9
+    page.focus("#slider")
+    page.keyboard.press("Home")
+    assert step(page) == 0
+    page.keyboard.press("ArrowRight")
+    assert step(page) == 1
+    page.keyboard.press("End")
+    assert step(page) == 9
+    page.click("#last")
+    page.keyboard.press(" ")  # at the end, Space starts over
+    assert step(page) <= 1 and page.inner_text("#play") == "pause"
+
+
+def test_a_forward_only_page_steps_through_the_forward_and_says_the_backward_has_not_run(open_page, folder):
+    g = first_circuit(run=False)
+    g.forward(**FIRST_CIRCUIT_FEEDS)
+    page = open_page(g.animate(folder / "forward.html").as_uri())
+    assert page.inner_text("#summary").endswith("5 forward steps, the backward pass has not run")
+    phases = []
+    for _ in range(5):
+        phases.append((page.inner_text("#phase"), current(page)[0]))
+        page.keyboard.press("ArrowRight")
+    assert phases == [("forward", name) for name in "xyzqf"]
+    assert current(page) == ["f", "= -12"]
+    assert page.inner_text("#sentence").endswith("The backward pass has not run: call backward() to see the gradients.")
+
+
+def test_skipped_leaves_appear_with_the_first_gate_that_reads_them(open_page, folder):
+    page = open_page(first_circuit().animate(folder / "skip.html", skip_leaves=True).as_uri())
+    assert page.inner_text("#counter") == "step 1 of 7" and current(page) == ["q", "= 3"]
+    shown = page.eval_on_selector_all(".gg-node:not(.pending)", "nodes => nodes.map(n => n.dataset.node)")
+    assert sorted(shown) == ["q", "x", "y"]  # z waits for f, the gate that reads it
+    page.keyboard.press("ArrowRight")
+    shown = page.eval_on_selector_all(".gg-node:not(.pending)", "nodes => nodes.map(n => n.dataset.node)")
+    assert sorted(shown) == ["f", "q", "x", "y", "z"]
+
+
+def test_zoom_buttons_and_keys_scale_the_drawing_and_fit_shows_it_whole(open_page, folder):
+    page = open_page(sigmoid_neuron().animate(folder / "zoom.html").as_uri())
+
+    def width():
+        return page.eval_on_selector("#stage svg", "svg => svg.getBoundingClientRect().width")
+
+    before = width()
+    page.click("#zoom-in")
+    assert width() == pytest.approx(before * 1.25, rel=1e-3)
+    page.keyboard.press("-")
+    page.keyboard.press("-")
+    assert width() == pytest.approx(before / 1.25, rel=1e-3)
+    page.keyboard.press("f")
+    box = page.eval_on_selector(
+        "#stage svg", "svg => { var r = svg.getBoundingClientRect(); return [r.width, r.height]; }"
+    )
+    stage = page.eval_on_selector("#stage", "stage => [stage.clientWidth, stage.clientHeight]")
+    assert box[0] <= stage[0] and box[1] <= stage[1] + 1
+    assert box[0] >= stage[0] - 20 or box[1] >= stage[1] - 20  # as large as fits, one side touching

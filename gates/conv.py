@@ -318,7 +318,11 @@ class Conv2DGate(Gate):
 
     symbol = "conv"
     short_name = "conv"
-    local_gradient = ("∂{out}/∂{in0} = {in1} (summed by col2im)", "∂{out}/∂{in1} = im2col({in0})", "∂{out}/∂{in2} = 1")
+    local_gradient: str | tuple[str, ...] = (  # a tuple of any length: Conv2DNoBiasGate has two inputs
+        "∂{out}/∂{in0} = {in1} (summed by col2im)",
+        "∂{out}/∂{in1} = im2col({in0})",
+        "∂{out}/∂{in2} = 1",
+    )
     pattern = "a linear layer on every window: the same weights slide over the image"
 
     def __init__(self, stride: int | Pair = 1, padding: int | Pair = 0):

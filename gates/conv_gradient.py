@@ -95,7 +95,10 @@ class Conv2DNoBiasGate(Conv2DGate):
 
     symbol = "conv"
     short_name = "conv"
-    local_gradient = ("∂{out}/∂{in0} = {in1} (summed by col2im)", "∂{out}/∂{in1} = im2col({in0})")
+    local_gradient = (
+        "∂{out}/∂{in0} = {in1} (summed by col2im)",
+        "∂{out}/∂{in1} = im2col({in0})",
+    )
 
     def forward(self, x, w):  # no bias input
         w = np.asarray(w)

@@ -58,7 +58,7 @@ import numpy as np
 
 from graph.errors import GraphvizNotFoundError
 from graph.views.record import LastPass
-from graph.views.text import argument_name, chain_rule, fan_out_sum, local_formula, node_formulas, value_lines
+from graph.views.text import chain_rule, fan_out_sum, local_formula, node_formulas, value_lines
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -644,11 +644,15 @@ def _edge_text(last: LastPass, edge: _Edge, style: _Style) -> _Label | None:
 
 
 def _edge_tooltip(edge: _Edge) -> str:
-    uses = ", ".join(
-        f"{target.name} ({argument_name(target.gate, position) if target.gate is not None else position})"
-        for target, position in edge.uses
-    )
+    """``z → f (∂f/∂z = q)``: where the value goes, and the local gradient there in the graph's names."""
+    uses = ", ".join(f"{target.name} ({_use(target, position)})" for target, position in edge.uses)
     return f"{edge.source.name} → {uses}"
+
+
+def _use(target: Node, position: int) -> str:
+    inputs = [source.name for source in target.inputs]
+    formula = "" if target.gate is None else local_formula(target.gate, position, len(inputs), target.name, inputs)
+    return formula or f"input {position + 1}"
 
 
 def _edge_label(value, grad, chain: list[str], style: _Style) -> _Label | None:

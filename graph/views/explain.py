@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from graph.errors import BackwardError
 from graph.views.record import LastPass
 from graph.views.text import (
-    argument_name,
     brief,
     chain_rule,
     expression,
@@ -128,7 +127,7 @@ def node_block(last: LastPass, node: Node, precision: int = 4) -> str:
     >>> _ = g.forward(x=3.0), g.backward()
     >>> print(node_block(LastPass(g), x))
     x   input   value 3
-      dL/dx = Σ 3 (from mul_1 as x) + 3 (from mul_1 as y) = 6   (fan-out: the branches' gradients add)
+      dL/dx = Σ 3 (from mul_1 as input 1) + 3 (from mul_1 as input 2) = 6   (fan-out: the branches' gradients add)
     """
     if node.gate is None:
         return f"{heading(last, node, precision)}\n  {_upstream(last, node, precision)}"
@@ -162,9 +161,7 @@ def _upstream(last: LastPass, node: Node, precision: int) -> str:
         return f"{grad_name(node.name)} = {brief(total, precision)}"
     senders = [part.target.name for part in received]
     sources = [
-        f"{part.target.name} as {argument_name(part.target.gate, part.position)}"
-        if part.target.gate is not None and senders.count(part.target.name) > 1
-        else part.target.name
+        f"{part.target.name} as input {part.position + 1}" if senders.count(part.target.name) > 1 else part.target.name
         for part in received
     ]
     parts = [part.sent for part in received]

@@ -94,7 +94,7 @@ def test_fan_out_shows_each_branch_and_their_sum():
     g.backward()
     assert block(explain(g), "x") == (
         "x   input   value 3\n"
-        "  dL/dx = Σ 3 (from square as x) + 3 (from square as y) + 1 (from f) = 7"
+        "  dL/dx = Σ 3 (from square as input 1) + 3 (from square as input 2) + 1 (from f) = 7"
         "   (fan-out: the branches' gradients add)"
     )
 

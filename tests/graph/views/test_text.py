@@ -256,3 +256,9 @@ def test_the_lecture_circuits_svg_writes_its_own_names():
 def test_a_layer_reads_as_the_chapter_at_shape_level():
     formulas = local_formulas(LinearGate(), "Z", ["A", "W", "b"])
     assert formulas == ["∂L/∂A = ∂Z W", "∂L/∂W = ∂Zᵀ A", "∂L/∂b = Σ_rows ∂Z"]
+
+
+def test_an_edges_tooltip_gives_the_local_gradient_in_the_graphs_names():
+    source = lecture.first_circuit().to_dot().source
+    assert 'tooltip="z → f (∂f/∂z = q)"' in source and 'tooltip="q → f (∂f/∂q = z)"' in source
+    assert "(y)" not in source

@@ -27,7 +27,7 @@ class SoftplusGate(Gate):
     """
 
     symbol = "softplus"
-    local_gradient = "dz/dx = σ(x)"
+    local_gradient = ("∂{out}/∂{in0} = σ({in0})",)  # the views fill in the graph's names
 
     def forward(self, x):
         self.x = x

@@ -34,7 +34,7 @@ class ExpGate(Gate):
 
     symbol = "exp"
     short_name = "exp"
-    local_gradient = "dz/dx = exp(x) = z"
+    local_gradient = ("∂{out}/∂{in0} = exp({in0}) = {out}",)
 
     def forward(self, x):
         self.z = np.exp(x)
@@ -63,7 +63,7 @@ class LogGate(Gate):
 
     symbol = "log"
     short_name = "log"
-    local_gradient = "dz/dx = 1/x"
+    local_gradient = ("∂{out}/∂{in0} = 1/{in0}",)
 
     def forward(self, x):
         self.x = x
@@ -92,7 +92,7 @@ class SqrtGate(Gate):
 
     symbol = "√"
     short_name = "sqrt"
-    local_gradient = "dz/dx = 1/(2√x)"
+    local_gradient = ("∂{out}/∂{in0} = 1/(2√{in0})",)
 
     def forward(self, x):
         self.z = np.sqrt(x)
@@ -124,7 +124,7 @@ class AbsGate(Gate):
 
     symbol = "abs"
     short_name = "abs"
-    local_gradient = "dz/dx = sign(x)"
+    local_gradient = ("∂{out}/∂{in0} = sign({in0})",)
 
     def forward(self, x):
         self.x = x
@@ -157,7 +157,7 @@ class SigmoidGate(Gate):
 
     symbol = "σ"
     short_name = "sigmoid"
-    local_gradient = "dz/dx = σ(x)(1 - σ(x))"
+    local_gradient = ("∂{out}/∂{in0} = σ({in0})(1 - σ({in0}))",)
 
     def forward(self, x):
         self.z = np.exp(-np.logaddexp(0, -x))
@@ -186,7 +186,7 @@ class TanhGate(Gate):
 
     symbol = "tanh"
     short_name = "tanh"
-    local_gradient = "dz/dx = 1 - tanh²(x)"
+    local_gradient = ("∂{out}/∂{in0} = 1 - tanh²({in0})",)
 
     def forward(self, x):
         self.z = np.tanh(x)
@@ -217,7 +217,7 @@ class ReLUGate(Gate):
 
     symbol = "relu"
     short_name = "relu"
-    local_gradient = "dz/dx = [x > 0]"
+    local_gradient = ("∂{out}/∂{in0} = [{in0} > 0]",)
 
     def forward(self, x):
         self.positive = x > 0
@@ -258,7 +258,7 @@ class LeakyReLUGate(Gate):
 
     symbol = "leaky_relu"
     short_name = "leaky_relu"
-    local_gradient = "dz/dx = 1 if x > 0 else α"
+    local_gradient = ("∂{out}/∂{in0} = 1 if {in0} > 0 else {gate.alpha:g}",)
 
     def __init__(self, alpha: float = 0.01):
         self.alpha = real_number(alpha, self, "alpha")
@@ -302,7 +302,7 @@ class SoftmaxGate(Gate):
 
     symbol = "softmax"
     short_name = "softmax"
-    local_gradient = "dz_i/dx_j = z_i(δ_ij - z_j)"
+    local_gradient = ("∂{out}_i/∂{in0}_j = {out}_i(δ_ij - {out}_j)",)
 
     def __init__(self, axis: int = -1):
         if isinstance(axis, (tuple, list)):

@@ -36,7 +36,7 @@ class AddGate(Gate):
 
     symbol = "+"
     short_name = "add"
-    local_gradient = "dz/dx = 1, dz/dy = 1"
+    local_gradient = ("∂{out}/∂{in0} = 1", "∂{out}/∂{in1} = 1")
     pattern = "gradient distributor: passes the upstream gradient unchanged to every input"
 
     def forward(self, x, y):
@@ -72,7 +72,7 @@ class SubtractGate(Gate):
 
     symbol = "-"
     short_name = "sub"
-    local_gradient = "dz/dx = 1, dz/dy = -1"
+    local_gradient = ("∂{out}/∂{in0} = 1", "∂{out}/∂{in1} = -1")
 
     def forward(self, x, y):
         self.x_shape, self.y_shape = shape_of(x), shape_of(y)
@@ -110,7 +110,7 @@ class MultiplyGate(Gate):
 
     symbol = "*"
     short_name = "mul"
-    local_gradient = "dz/dx = y, dz/dy = x"
+    local_gradient = ("∂{out}/∂{in0} = {in1}", "∂{out}/∂{in1} = {in0}")
     pattern = "gradient switcher: scales the upstream gradient by the other input's value"
 
     def forward(self, x, y):
@@ -154,7 +154,7 @@ class DivideGate(Gate):
 
     symbol = "/"
     short_name = "div"
-    local_gradient = "dz/dx = 1/y, dz/dy = -x/y²"
+    local_gradient = ("∂{out}/∂{in0} = 1/{in1}", "∂{out}/∂{in1} = -{in0}/{in1}²")
 
     def forward(self, x, y):
         self.x_shape, self.y = shape_of(x), y
@@ -192,7 +192,7 @@ class NegateGate(Gate):
 
     symbol = "-x"
     short_name = "neg"
-    local_gradient = "dz/dx = -1"
+    local_gradient = ("∂{out}/∂{in0} = -1",)
 
     def forward(self, x):
         return -x
@@ -232,7 +232,7 @@ class PowerGate(Gate):
     """
 
     short_name = "pow"
-    local_gradient = "dz/dx = p·x^(p-1)"
+    local_gradient = ("∂{out}/∂{in0} = {gate.exponent:g}·{in0}^({gate.exponent:g} - 1)",)
 
     def __init__(self, exponent: float):
         self.exponent = real_number(exponent, self, "exponent")
@@ -289,7 +289,7 @@ class MaxGate(Gate):
 
     symbol = "max"
     short_name = "max"
-    local_gradient = "dz/dx = [x ≥ y], dz/dy = [x < y]"
+    local_gradient = ("∂{out}/∂{in0} = [{in0} ≥ {in1}]", "∂{out}/∂{in1} = [{in0} < {in1}]")
     pattern = "gradient router: sends the upstream gradient to the larger input only"
 
     def forward(self, x, y):
@@ -323,7 +323,7 @@ class MinGate(Gate):
 
     symbol = "min"
     short_name = "min"
-    local_gradient = "dz/dx = [x ≤ y], dz/dy = [x > y]"
+    local_gradient = ("∂{out}/∂{in0} = [{in0} ≤ {in1}]", "∂{out}/∂{in1} = [{in0} > {in1}]")
     pattern = "gradient router: sends the upstream gradient to the smaller input only"
 
     def forward(self, x, y):

@@ -53,8 +53,17 @@ class Gate:
     ----------
     symbol : str
         What a diagram writes on the gate, e.g. ``"+"`` or ``"max"``.
-    local_gradient : str
-        The local gradient in a few characters, e.g. ``"dz/dx = y"``.
+    local_gradient : tuple of str, or str
+        The local gradient, one template per input, which the views fill with
+        the graph's names (and, where the last pass gives one number, its
+        value): ``{out}`` stands for the gate's node, ``{in0}``, ``{in1}``...
+        for its inputs in order, ``{gate.NAME}`` for an attribute of the gate.
+        ``MultiplyGate``'s ``("∂{out}/∂{in0} = {in1}", "∂{out}/∂{in1} = {in0}")``
+        reads ``∂f/∂q = z = -4`` in ``f = q * z`` at ``z = -4``. An empty
+        entry says an input gets no gradient; array gates may write the
+        gradient itself, ``∂{out}`` for the upstream gradient
+        (``"∂L/∂{in1} = ∂{out}ᵀ {in0}"``). Literal braces are doubled
+        (``{{``). A plain string is shown as it is, e.g. ``"dz/dx = 2x"``.
     short_name : str
         Prefix of the names a graph gives this gate's nodes (``mul_3``);
         by default the class name without "Gate", in lower case.
@@ -70,7 +79,7 @@ class Gate:
 
     >>> class SquareGate(Gate):
     ...     symbol = "x²"
-    ...     local_gradient = "dz/dx = 2x"
+    ...     local_gradient = ("∂{out}/∂{in0} = 2{in0}",)
     ...     def forward(self, x):
     ...         self.x = x
     ...         return x * x
@@ -90,7 +99,7 @@ class Gate:
     """
 
     symbol = "?"
-    local_gradient = ""
+    local_gradient: str | tuple[str, ...] = ""
     _needs_input_grad: tuple[bool, ...] | None = None
     _owner: str | None  # the name of the node the gate stands at, set by the graph that adds it
 

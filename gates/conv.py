@@ -318,7 +318,11 @@ class Conv2DGate(Gate):
 
     symbol = "conv"
     short_name = "conv"
-    local_gradient = "dZ/dX = W (summed by col2im), dZ/dW = im2col(X), dZ/db = 1"
+    local_gradient: str | tuple[str, ...] = (  # a tuple of any length: Conv2DNoBiasGate has two inputs
+        "∂{out}/∂{in0} = {in1} (summed by col2im)",
+        "∂{out}/∂{in1} = im2col({in0})",
+        "∂{out}/∂{in2} = 1",
+    )
     pattern = "a linear layer on every window: the same weights slide over the image"
 
     def __init__(self, stride: int | Pair = 1, padding: int | Pair = 0):
@@ -431,7 +435,7 @@ class MaxPool2DGate(WindowGate):
 
     symbol = "maxpool"
     short_name = "maxpool"
-    local_gradient = "dZ/dX = 1 at each window's arg-max, 0 elsewhere"
+    local_gradient = ("∂{out}/∂{in0} = 1 at each window's arg-max, 0 elsewhere",)
     pattern = "gradient router: each window sends its upstream gradient to its largest pixel only"
 
     def forward(self, x):
@@ -484,7 +488,7 @@ class AvgPool2DGate(WindowGate):
 
     symbol = "avgpool"
     short_name = "avgpool"
-    local_gradient = "dZ/dX = 1 / (kh kw) on each window's pixels"
+    local_gradient = ("∂{out}/∂{in0} = 1 / (kh kw) on each window's pixels",)
     pattern = "gradient distributor: each window shares its upstream gradient equally among its pixels"
 
     def forward(self, x):
@@ -545,7 +549,7 @@ class DropoutGate(Gate):
 
     symbol = "dropout"
     short_name = "dropout"
-    local_gradient = "dZ/dX = M / (1 - p) (training), 1 (eval)"
+    local_gradient = ("∂{out}/∂{in0} = M / (1 - p) (training), 1 (eval)",)
     pattern = "gradient gate: passes the gradient where the mask kept the element, scaled by 1 / (1 - p)"
 
     def __init__(self, p: float = 0.5, *, seed: int | np.random.Generator | None = None, training: bool = True):
@@ -628,7 +632,7 @@ class BatchNorm2DGate(Gate):
 
     symbol = "batchnorm"
     short_name = "batchnorm"
-    local_gradient = "dZ/dX = γ s (1 - 1/n - X̂ X̂ᵀ/n), dZ/dγ = X̂, dZ/dβ = 1"
+    local_gradient = ("∂{out}/∂{in0} = {in1} s (1 - 1/n - X̂ X̂ᵀ/n)", "∂{out}/∂{in1} = X̂", "∂{out}/∂{in2} = 1")
 
     def __init__(
         self, num_features: int, *, momentum: float = 0.1, eps: float = 1e-5, training: bool = True, dtype=np.float64
@@ -772,7 +776,7 @@ class FlattenGate(Gate):
 
     symbol = "flatten"
     short_name = "flatten"
-    local_gradient = "dL/dX = reshape(dL/dZ, X.shape)"
+    local_gradient = ("∂L/∂{in0} = reshape(∂{out}, {in0}.shape)",)
 
     def forward(self, x):
         x = np.asarray(x)

@@ -95,7 +95,10 @@ class Conv2DNoBiasGate(Conv2DGate):
 
     symbol = "conv"
     short_name = "conv"
-    local_gradient = "dZ/dX = W (summed by col2im), dZ/dW = im2col(X)"
+    local_gradient = (
+        "∂{out}/∂{in0} = {in1} (summed by col2im)",
+        "∂{out}/∂{in1} = im2col({in0})",
+    )
 
     def forward(self, x, w):  # no bias input
         w = np.asarray(w)
@@ -191,7 +194,7 @@ class Conv2DInputGradientGate(_StridedGate):
 
     symbol = "convᵀ"
     short_name = "conv_grad_x"
-    local_gradient = "dG/dU = conv(·, W), dG/dW = conv_w(U, ·)"
+    local_gradient = ("∂{out}/∂{in0} = conv(·, {in1})", "∂{out}/∂{in1} = conv_w({in0}, ·)", "")
 
     def forward(self, upstream, w, like):
         self.upstream, self.w, self.like = np.asarray(upstream), np.asarray(w), like
@@ -266,7 +269,7 @@ class Conv2DWeightGradientGate(_StridedGate):
 
     symbol = "conv_w"
     short_name = "conv_grad_w"
-    local_gradient = "dG/dU = conv(X, ·), dG/dX = conv_x(U, ·)"
+    local_gradient = ("∂{out}/∂{in0} = conv({in1}, ·)", "∂{out}/∂{in1} = conv_x({in0}, ·)", "")
 
     def forward(self, upstream, x, like):
         self.upstream, self.x, self.like = np.asarray(upstream), np.asarray(x), like
@@ -343,7 +346,7 @@ class MaxPool2DRouteGate(WindowGate):
 
     symbol = "→max"
     short_name = "maxpool_route"
-    local_gradient = "dG/dU = 1 at each window's arg-max"
+    local_gradient = ("∂{out}/∂{in0} = 1 at each window's arg-max", "")
 
     def forward(self, upstream, x):
         self.x = np.asarray(x)
@@ -382,7 +385,7 @@ class MaxPool2DGatherGate(WindowGate):
 
     symbol = "max→"
     short_name = "maxpool_gather"
-    local_gradient = "dG/dV = 1 at each window's arg-max"
+    local_gradient = ("∂{out}/∂{in0} = 1 at each window's arg-max", "")
 
     def forward(self, values, x):
         self.x = np.asarray(x)
@@ -423,7 +426,7 @@ class AvgPool2DSpreadGate(WindowGate):
 
     symbol = "spread"
     short_name = "avgpool_spread"
-    local_gradient = "dG/dU = 1 / (kh kw) on each window's pixels"
+    local_gradient = ("∂{out}/∂{in0} = 1 / (kh kw) on each window's pixels", "")
 
     def forward(self, upstream, like):
         self.like, self.x_shape = like, shape_of(like)
@@ -482,7 +485,7 @@ class DropoutMaskGate(Gate):
 
     symbol = "·M"
     short_name = "dropout_mask"
-    local_gradient = "dG/dU = M / (1 - p)"
+    local_gradient = ("∂{out}/∂{in0} = M / (1 - p)", "")
 
     def __init__(self, dropout: DropoutGate):
         self.dropout = dropout
@@ -545,7 +548,7 @@ class BatchNormModeGate(Gate):
 
     symbol = "mode?"
     short_name = "batchnorm_mode"
-    local_gradient = "dG/dU = 1"
+    local_gradient = ("∂{out}/∂{in0} = 1", "")
 
     def __init__(self, batchnorm: BatchNorm2DGate, training: bool):
         self.batchnorm, self.training = batchnorm, bool(training)
@@ -587,7 +590,7 @@ class BatchNormEvalGate(Gate):
     """
 
     short_name = "batchnorm_eval"
-    local_gradient = "dG/dV = s"
+    local_gradient = ("∂{out}/∂{in0} = s", "")
 
     def __init__(self, batchnorm: BatchNorm2DGate, centre: bool = True):
         self.batchnorm, self.centre = batchnorm, bool(centre)

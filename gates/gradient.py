@@ -85,7 +85,7 @@ class SumToGate(Gate):
 
     symbol = "Σ→"
     short_name = "sum_to"
-    local_gradient = "dz/dg = 1 (summed over broadcast axes)"
+    local_gradient = ("∂{out}/∂{in0} = 1 (summed over broadcast axes)", "")
 
     def forward(self, grad, like):
         self.grad_shape, self.like = shape_of(grad), like
@@ -131,7 +131,7 @@ class BroadcastToGate(Gate):
 
     symbol = "→▭"
     short_name = "broadcast_to"
-    local_gradient = "dz/dx = 1 (copied along broadcast axes)"
+    local_gradient = ("∂{out}/∂{in0} = 1 (copied along broadcast axes)", "")
 
     def forward(self, x, like):
         self.x_shape, self.like = shape_of(x), like
@@ -167,7 +167,7 @@ class ReshapeLikeGate(Gate):
 
     symbol = "reshape→"
     short_name = "reshape_like"
-    local_gradient = "dz/dx = 1 (same elements)"
+    local_gradient = ("∂{out}/∂{in0} = 1 (same elements)", "")
 
     def forward(self, x, like):
         self.x_shape, self.like = shape_of(x), like
@@ -225,7 +225,7 @@ class SpreadGate(_AxesGate):
 
     symbol = "spread"
     short_name = "spread"
-    local_gradient = "dz/dg = s (copied over the reduced axes)"
+    local_gradient = ("∂{out}/∂{in0} = s (copied over the reduced axes)", "")
 
     def forward(self, grad, like):
         self.like, self.grad_shape = like, shape_of(grad)
@@ -283,7 +283,7 @@ class CollectGate(_AxesGate):
 
     symbol = "collect"
     short_name = "collect"
-    local_gradient = "dz/dx_i = s"
+    local_gradient = ("∂{out}/∂{in0}_i = s",)
 
     def forward(self, x):
         self.x = x
@@ -317,7 +317,7 @@ class ReLUMaskGate(Gate):
 
     symbol = "·[x>0]"
     short_name = "relu_mask"
-    local_gradient = "dz/dg = [x > 0] (α elsewhere)"
+    local_gradient = ("∂{out}/∂{in0} = [{in1} > 0] (α elsewhere)", "")
 
     def __init__(self, alpha: float = 0.0):
         self.alpha = alpha
@@ -371,7 +371,7 @@ class RouteGate(Gate):
     """
 
     short_name = "route"
-    local_gradient = "dz/dg = [x wins]"
+    local_gradient = ("∂{out}/∂{in0} = [{in1} wins]", "", "")
 
     def __init__(self, compare: str = ">=", to_x: bool = True):
         if compare not in _COMPARISONS:
@@ -454,7 +454,7 @@ class SignGate(_ConstantGate):
 
     symbol = "sign"
     short_name = "sign"
-    local_gradient = "dz/dx = 0"
+    local_gradient = ("∂{out}/∂{in0} = 0",)
 
     def forward(self, x):
         self.x = x
@@ -476,7 +476,7 @@ class ZerosLikeGate(_ConstantGate):
 
     symbol = "0"
     short_name = "zeros"
-    local_gradient = "dz/dx = 0"
+    local_gradient = ("∂{out}/∂{in0} = 0",)
 
     def forward(self, x):
         self.x = x
@@ -498,7 +498,7 @@ class SeedGate(_ConstantGate):
 
     symbol = "1"
     short_name = "seed"
-    local_gradient = "dz/dx = 0"
+    local_gradient = ("∂{out}/∂{in0} = 0",)
     fill = 1.0
 
     def forward(self, x):
@@ -545,7 +545,7 @@ class LossScaleGate(_ConstantGate):
 
     symbol = "scale"
     short_name = "loss_scale"
-    local_gradient = "dz/dx = 0"
+    local_gradient = ("∂{out}/∂{in0} = 0",)
 
     def __init__(self, reduction: str = "mean", rows: bool = False):
         self.reduction, self.rows = reduction, bool(rows)
@@ -583,7 +583,7 @@ class OneHotGate(Gate):
 
     symbol = "onehot"
     short_name = "onehot"
-    local_gradient = "dY/dlabels = 1"
+    local_gradient = ("∂{out}/∂{in0} = 1", "")
 
     def forward(self, labels, logits):
         self.logits = logits
@@ -628,7 +628,7 @@ class LogSoftmaxGate(Gate):
 
     symbol = "log softmax"
     short_name = "log_softmax"
-    local_gradient = "dz_i/dx_j = δ_ij - softmax(x)_j"
+    local_gradient = ("∂{out}_i/∂{in0}_j = δ_ij - softmax({in0})_j",)
 
     def __init__(self, axis: int = -1):
         (self.axis,) = normalize_axes(axis, None, self)
@@ -672,7 +672,7 @@ class MatMulGradientGate(Gate):
     """
 
     short_name = "matmul_grad"
-    local_gradient = "dG/dU = ·Yᵀ, dG/dY = Uᵀ·"
+    local_gradient = ("∂{out}/∂{in0} = · {in2}ᵀ", "", "∂{out}/∂{in2} = {in0}ᵀ ·")
 
     def __init__(self, to: str = "x"):
         if to not in ("x", "y"):

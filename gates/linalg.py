@@ -24,7 +24,7 @@ class MatMulGate(Gate):
 
     symbol = "@"
     short_name = "matmul"
-    local_gradient = "dZ/dX = Yᵀ, dZ/dY = Xᵀ"
+    local_gradient = ("∂L/∂{in0} = ∂{out} {in1}ᵀ", "∂L/∂{in1} = {in0}ᵀ ∂{out}")
 
     def forward(self, x, y):
         x, y = np.asarray(x), np.asarray(y)
@@ -110,7 +110,7 @@ class LinearGate(Gate):
 
     symbol = "linear"
     short_name = "linear"
-    local_gradient = "dZ/dA = W, dZ/dW = A, dZ/db = 1"
+    local_gradient = ("∂L/∂{in0} = ∂{out} {in1}", "∂L/∂{in1} = ∂{out}ᵀ {in0}", "∂L/∂{in2} = Σ_rows ∂{out}")
 
     def forward(self, a, w, b):
         a, w = np.asarray(a), np.asarray(w)
@@ -178,7 +178,7 @@ class TransposeGate(Gate):
 
     symbol = "T"
     short_name = "transpose"
-    local_gradient = "dL/dX = (dL/dZ)ᵀ"
+    local_gradient = ("∂L/∂{in0} = ∂{out}ᵀ",)
 
     def __init__(self, axes: tuple[int, ...] | None = None):
         if axes is not None and not isinstance(axes, (tuple, list)):
@@ -234,7 +234,7 @@ class ReshapeGate(Gate):
 
     symbol = "reshape"
     short_name = "reshape"
-    local_gradient = "dL/dX = reshape(dL/dZ, X.shape)"
+    local_gradient = ("∂L/∂{in0} = reshape(∂{out}, {in0}.shape)",)
 
     def __init__(self, shape: int | tuple[int, ...]):
         self.shape = tuple(shape) if np.iterable(shape) else (shape,)

@@ -73,7 +73,7 @@ class MSELossGate(_LossGate):
 
     symbol = "MSE"
     short_name = "mse"
-    local_gradient = "dL/dP = 2(P - Y)/n"
+    local_gradient = ("∂{out}/∂{in0} = 2({in0} - {in1})/n", "")
 
     def forward(self, predictions, targets):
         _check_same_shape(self, predictions, targets)
@@ -114,7 +114,7 @@ class BinaryCrossEntropyGate(_LossGate):
 
     symbol = "BCE"
     short_name = "bce"
-    local_gradient = "dL/dA = (A - Y) / (A(1 - A))"
+    local_gradient = ("∂{out}/∂{in0} = ({in0} - {in1}) / ({in0}(1 - {in0}))", "")
 
     def forward(self, probabilities, targets):
         _check_same_shape(self, probabilities, targets)
@@ -174,7 +174,7 @@ class BinaryCrossEntropyWithLogitsGate(_LossGate):
 
     symbol = "σ+BCE"
     short_name = "bce_logits"
-    local_gradient = "dL/dZ = σ(Z) - Y"
+    local_gradient = ("∂{out}/∂{in0} = σ({in0}) - {in1}", "")
 
     def forward(self, logits, targets):
         _check_same_shape(self, logits, targets)
@@ -225,7 +225,7 @@ class SoftmaxCrossEntropyGate(_LossGate):
 
     symbol = "softmax+CE"
     short_name = "softmax_ce"
-    local_gradient = "dL/dZ = softmax(Z) - Y"
+    local_gradient = ("∂{out}/∂{in0} = softmax({in0}) - onehot({in1})", "")
 
     def forward(self, logits, labels):
         logits, labels = np.asarray(logits), np.asarray(labels)

@@ -32,7 +32,7 @@ class SumGate(Gate):
 
     symbol = "Σ"
     short_name = "sum"
-    local_gradient = "dz/dx_i = 1"
+    local_gradient = ("∂{out}/∂{in0}_i = 1",)
 
     def __init__(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False):
         if not isinstance(keepdims, (bool, np.bool_)):
@@ -89,7 +89,7 @@ class MeanGate(SumGate):
 
     symbol = "mean"
     short_name = "mean"
-    local_gradient = "dz/dx_i = 1/n"
+    local_gradient = ("∂{out}/∂{in0}_i = 1/n",)
 
     def forward(self, x):
         axes = self._reduced_axes(x)

@@ -58,7 +58,7 @@ import numpy as np
 
 from graph.errors import GraphvizNotFoundError
 from graph.views.record import LastPass
-from graph.views.text import argument_name, chain_rule, fan_out_sum, local_formula, value_lines
+from graph.views.text import chain_rule, fan_out_sum, local_formula, node_formulas, value_lines
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -550,14 +550,14 @@ def _node_attributes(last: LastPass, node: Node, style: _Style) -> tuple[dict[st
     if gate is not None:
         rows.append(("gg-symbol", f'<font point-size="16"><b>{_html(str(gate.symbol))}</b></font>'))
         rows.append(("gg-name", f'<font point-size="9" color="{theme.note}">{name}</font>'))
-        formula = getattr(gate, "local_gradient", "")
-        if style.local_gradients and formula:
-            rows.append(
-                (
-                    "gg-local",
-                    f'<font point-size="8" color="{theme.note}">{_tag(_html(formula), theme.local_tag)}</font>',
+        if style.local_gradients:
+            for formula in node_formulas(last, node, style.precision):
+                rows.append(
+                    (
+                        "gg-local",
+                        f'<font point-size="8" color="{theme.note}">{_tag(_html(formula), theme.local_tag)}</font>',
+                    )
                 )
-            )
     elif node.kind == "constant":
         rows.append(("gg-value", f"<b>{_html(style.text(last.held(node)))}</b>"))
         rows.append(("gg-name", f'<font point-size="8" color="{theme.note}">{name}</font>'))
@@ -585,7 +585,8 @@ def _node_tooltip(last: LastPass, node: Node, style: _Style) -> str:
     gate = node.gate
     if gate is not None:
         lines = [f"{node.name}: {type(gate).__name__} ({gate.symbol})"]
-        lines += [text for text in (getattr(gate, "local_gradient", ""), getattr(gate, "pattern", "")) if text]
+        lines += node_formulas(last, node, style.precision)
+        lines += [text for text in (getattr(gate, "pattern", ""),) if text]
     else:
         needs = "" if node.requires_grad else ", needs no gradient"
         lines = [f"{node.name}: {node.kind}{needs}"]
@@ -634,7 +635,8 @@ def _edge_text(last: LastPass, edge: _Edge, style: _Style) -> _Label | None:
         for target, position in edge.uses:
             sent = last.sent(target, position)
             if sent is not None and target.gate is not None:
-                formula = local_formula(target.gate, position, len(target.inputs))
+                inputs = [source.name for source in target.inputs]
+                formula = local_formula(target.gate, position, len(inputs), target.name, inputs)
                 local = last.local(target, position)
                 chain.append(chain_rule(last.grad(target), sent, formula, style.precision, local, note=False))
     flowed = (last.flowed(target, position) for target, position in edge.uses)
@@ -642,11 +644,15 @@ def _edge_text(last: LastPass, edge: _Edge, style: _Style) -> _Label | None:
 
 
 def _edge_tooltip(edge: _Edge) -> str:
-    uses = ", ".join(
-        f"{target.name} ({argument_name(target.gate, position) if target.gate is not None else position})"
-        for target, position in edge.uses
-    )
+    """``z → f (∂f/∂z = q)``: where the value goes, and the local gradient there in the graph's names."""
+    uses = ", ".join(f"{target.name} ({_use(target, position)})" for target, position in edge.uses)
     return f"{edge.source.name} → {uses}"
+
+
+def _use(target: Node, position: int) -> str:
+    inputs = [source.name for source in target.inputs]
+    formula = "" if target.gate is None else local_formula(target.gate, position, len(inputs), target.name, inputs)
+    return formula or f"input {position + 1}"
 
 
 def _edge_label(value, grad, chain: list[str], style: _Style) -> _Label | None:

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 
 from graph.errors import BackwardError
 from graph.views.record import LastPass
-from graph.views.text import argument_name, brief, chain_rule, expression, fan_out_sum, grad_name, local_formula
+from graph.views.text import (
+    brief,
+    chain_rule,
+    expression,
+    fan_out_sum,
+    grad_name,
+    local_formula,
+    node_formulas,
+)
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -61,10 +69,10 @@ def explain(graph: ComputationalGraph, *, precision: int = 4) -> str:
     <BLANKLINE>
     f = x * y   MultiplyGate (*)   value -12
       upstream  dL/df = 1
-      local     dz/dx = y, dz/dy = x
+      local     ∂f/∂x = y = -4, ∂f/∂y = x = 3
       pattern   gradient switcher: scales the upstream gradient by the other input's value
-      to x      1 × -4 = -4   (dz/dx = y)
-      to y      1 × 3 = 3   (dz/dy = x)
+      to x      1 × -4 = -4   (∂f/∂x = y)
+      to y      1 × 3 = 3   (∂f/∂y = x)
     <BLANKLINE>
     x   input   value 3
       dL/dx = -4
@@ -119,15 +127,19 @@ def node_block(last: LastPass, node: Node, precision: int = 4) -> str:
     >>> _ = g.forward(x=3.0), g.backward()
     >>> print(node_block(LastPass(g), x))
     x   input   value 3
-      dL/dx = Σ 3 (from mul_1 as x) + 3 (from mul_1 as y) = 6   (fan-out: the branches' gradients add)
+      dL/dx = Σ 3 (from mul_1 as input 1) + 3 (from mul_1 as input 2) = 6   (fan-out: the branches' gradients add)
     """
     if node.gate is None:
         return f"{heading(last, node, precision)}\n  {_upstream(last, node, precision)}"
     gate = node.gate
     lines = [heading(last, node, precision), f"  upstream  {_upstream(last, node, precision)}"]
-    for label, text in (("local", getattr(gate, "local_gradient", "")), ("pattern", getattr(gate, "pattern", ""))):
+    for label, text in (
+        ("local", ", ".join(node_formulas(last, node, precision))),
+        ("pattern", getattr(gate, "pattern", "")),
+    ):
         if text:
             lines.append(f"  {label:<8}  {text}")
+    inputs = [source.name for source in node.inputs]
     width = max(12, *(len(source.name) + 7 for source in node.inputs))
     for position, source in enumerate(node.inputs):
         target = f"  to {source.name}".ljust(width)
@@ -135,7 +147,7 @@ def node_block(last: LastPass, node: Node, precision: int = 4) -> str:
         if sent is None:
             lines.append(f"{target}nothing (needs no gradient)")
             continue
-        formula = local_formula(gate, position, len(node.inputs))
+        formula = local_formula(gate, position, len(inputs), node.name, inputs)
         local = last.local(node, position)
         lines.append(f"{target}{chain_rule(last.grad(node), sent, formula, precision, local)}")
     return "\n".join(lines)
@@ -149,9 +161,7 @@ def _upstream(last: LastPass, node: Node, precision: int) -> str:
         return f"{grad_name(node.name)} = {brief(total, precision)}"
     senders = [part.target.name for part in received]
     sources = [
-        f"{part.target.name} as {argument_name(part.target.gate, part.position)}"
-        if part.target.gate is not None and senders.count(part.target.name) > 1
-        else part.target.name
+        f"{part.target.name} as input {part.position + 1}" if senders.count(part.target.name) > 1 else part.target.name
         for part in received
     ]
     parts = [part.sent for part in received]

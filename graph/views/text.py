@@ -3,7 +3,8 @@
 Numbers and array summaries (:func:`number`, :func:`format_value`,
 :func:`brief`), a gradient's name (:func:`grad_name`), a gate's expression and
 its local-gradient formula per argument (:func:`expression`,
-:func:`local_formula`, :func:`argument_name`), the chain rule at one edge
+:func:`local_formulas`, :func:`local_formula`, :func:`node_formulas`,
+:func:`argument_name`), the chain rule at one edge
 (:func:`chain_rule`), the sum at a fan-out (:func:`fan_out_sum`), and the
 outputs a caller asked for, as names (:func:`output_names`). The diagram, the
 explanation and the animation all write with these, so that they read alike.
@@ -20,6 +21,8 @@ import numpy as np
 if TYPE_CHECKING:
     from gates import Gate
     from graph.graph import ComputationalGraph
+    from graph.node import Node
+    from graph.views.record import LastPass
 
 __all__ = [
     "number",
@@ -28,7 +31,9 @@ __all__ = [
     "brief",
     "grad_name",
     "expression",
+    "local_formulas",
     "local_formula",
+    "node_formulas",
     "argument_name",
     "chain_rule",
     "fan_out_sum",
@@ -146,23 +151,89 @@ def expression(gate: Gate, names: Sequence[str]) -> str:
     return f"{gate.short_name}({', '.join(names)})"
 
 
-def local_formula(gate: Gate, position: int, arity: int) -> str:
-    """The part of ``gate.local_gradient`` about argument ``position``, or all of it.
+def local_formulas(gate: Gate, output: str | None = None, inputs: Sequence[str] | None = None) -> list[str]:
+    """``gate.local_gradient`` in the graph's names: one formula per input that has one.
 
-    ``"dz/dx = y, dz/dy = x"`` has one part per argument, split at ``", "``;
-    a formula that does not split into ``arity`` parts is returned whole.
+    A template (a tuple of strings, one per input, see :class:`gates.Gate`)
+    is filled with ``output`` for ``{out}`` and ``inputs[i]`` for ``{in<i>}``;
+    without names, with ``z`` and the names ``gate.forward`` gives its
+    arguments. Empty entries (an input with no gradient) are left out. Plain
+    text is returned whole, as it is.
 
     Examples
     --------
     >>> from gates import ExpGate, MultiplyGate
-    >>> local_formula(MultiplyGate(), 1, 2)
-    'dz/dy = x'
-    >>> local_formula(ExpGate(), 0, 1)
-    'dz/dx = exp(x) = z'
+    >>> local_formulas(MultiplyGate(), "f", ["q", "z"])
+    ['∂f/∂q = z', '∂f/∂z = q']
+    >>> local_formulas(MultiplyGate())
+    ['∂z/∂x = y', '∂z/∂y = x']
     """
-    formula = getattr(gate, "local_gradient", "") or ""
-    parts = formula.split(", ")
-    return parts[position] if len(parts) == arity and arity > 1 else formula
+    template = getattr(gate, "local_gradient", "") or ""
+    if isinstance(template, str):
+        return [template] if template else []
+    return [formula for formula in _filled(gate, template, output, inputs) if formula]
+
+
+def local_formula(
+    gate: Gate, position: int, arity: int, output: str | None = None, inputs: Sequence[str] | None = None
+) -> str:
+    """The local gradient for argument ``position`` in the graph's names; "" where that input has none.
+
+    A template's entry, filled as :func:`local_formulas` fills it. Plain text
+    such as ``"dz/dx = y, dz/dy = x"`` is split at ``", "`` when it has
+    ``arity`` parts, and returned whole otherwise.
+
+    Examples
+    --------
+    >>> from gates import ExpGate, MultiplyGate
+    >>> local_formula(MultiplyGate(), 1, 2, "f", ["q", "z"])
+    '∂f/∂z = q'
+    >>> local_formula(ExpGate(), 0, 1)
+    '∂z/∂x = exp(x) = z'
+    """
+    template = getattr(gate, "local_gradient", "") or ""
+    if isinstance(template, str):
+        parts = template.split(", ")
+        return parts[position] if len(parts) == arity and arity > 1 else template
+    filled = _filled(gate, template, output, inputs)
+    return filled[position] if position < len(filled) else ""
+
+
+def node_formulas(last: LastPass, node: Node, precision: int = 4) -> list[str]:
+    """A gate node's local gradients in its graph's names, each with its value where the last pass gives one number.
+
+    For ``f = q * z`` at ``q = 3, z = -4``: ``∂f/∂q = z = -4`` and
+    ``∂f/∂z = q = 3``. A gate whose ``local_gradient`` is plain text shows it
+    as it is; a leaf has none.
+
+    Examples
+    --------
+    >>> from graph import ComputationalGraph
+    >>> from graph.views.record import LastPass
+    >>> g = ComputationalGraph()
+    >>> z, w = g.input("z"), g.input("w")
+    >>> m = z.maximum(w).named("m")
+    >>> _ = g.forward(z=2.0, w=-1.0), g.backward()
+    >>> node_formulas(LastPass(g), m)
+    ['∂m/∂z = [z ≥ w] = 1', '∂m/∂w = [z < w] = 0']
+    """
+    gate = node.gate
+    if gate is None:
+        return []
+    inputs = [source.name for source in node.inputs]
+    if isinstance(getattr(gate, "local_gradient", "") or "", str):
+        return local_formulas(gate)
+    lines = []
+    for position in range(len(inputs)):
+        formula = local_formula(gate, position, len(inputs), node.name, inputs)
+        local = last.local(node, position)
+        if formula and local is not None and np.size(local) == 1:
+            value = number(np.asarray(local).reshape(()), precision)
+            if not formula.endswith(f"= {value}"):  # "∂q/∂x = 1", not "∂q/∂x = 1 = 1"
+                formula += f" = {value}"
+        if formula:
+            lines.append(formula)
+    return lines
 
 
 def argument_name(gate: Gate, position: int) -> str:
@@ -283,6 +354,14 @@ def output_names(graph: ComputationalGraph, outputs: Any) -> list[str]:
     if isinstance(outputs, (list, tuple)):
         return [graph[item].name for item in outputs]
     return [graph[outputs].name]
+
+
+def _filled(gate: Gate, template: Sequence[str], output: str | None, inputs: Sequence[str] | None) -> list[str]:
+    """A template's entries filled with names (the gate's own argument names and ``z`` where none are given)."""
+    names = list(inputs) if inputs is not None else [argument_name(gate, i) for i in range(len(template))]
+    fields: dict[str, Any] = {"out": output or "z", "gate": gate}
+    fields.update((f"in{position}", name) for position, name in enumerate(names))
+    return [entry.format_map(fields) for entry in template[: len(names)]]
 
 
 def _nested(array: np.ndarray, precision: int) -> str:

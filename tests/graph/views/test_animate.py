@@ -127,8 +127,10 @@ def test_frames_carry_the_lectures_numbers():
     assert backward == ["dL/df = 1", "dL/dz = 3", "dL/dq = -4", "dL/dx = -4", "dL/dy = -4"]
     seed = by_step["backward", "f"]
     assert seed.headline.startswith("The backward pass starts at the output f: dL/df = 1.")
-    assert "to q      1 × -4 = -4   (dz/dx = y)" in seed.caption
-    assert "to z      1 × 3 = 3   (dz/dy = x)" in seed.caption
+    assert "  local     ∂f/∂q = z = -4, ∂f/∂z = q = 3" in seed.caption
+    assert "to q      1 × -4 = -4   (∂f/∂q = z)" in seed.caption
+    assert "to z      1 × 3 = 3   (∂f/∂z = q)" in seed.caption
+    assert not any("dz/d" in frame.caption or "∂z/∂x" in frame.caption for frame in by_step.values())
     assert by_step["backward", "q"].edges == (("x", "q"), ("y", "q"))
     assert by_step["backward", "x"].caption == "x   input   value -2\n  dL/dx = -4"
     assert by_step["backward", "x"].edges == (("x", "q"),)
@@ -147,7 +149,7 @@ def test_the_neuron_reads_like_the_lecture():
     by_step = {(frame.phase, frame.node): frame for frame in frames(sigmoid_neuron())}
     assert by_step["forward", "f"].headline == "f = 1 / 1.368 = 0.7311."
     assert by_step["forward", "exp_1"].headline == "exp_1 = exp(-1) = 0.3679."
-    assert "-0.5344 × 0.3679 = -0.1966   (dz/dx = exp(x) = z)" in by_step["backward", "exp_1"].caption
+    assert "-0.5344 × 0.3679 = -0.1966   (∂exp_1/∂neg_1 = exp(neg_1) = exp_1)" in by_step["backward", "exp_1"].caption
     assert by_step["backward", "w0"].badge == "dL/dw0 = -0.1966"
     assert by_step["backward", "x1"].badge == "dL/dx1 = -0.5898"
 

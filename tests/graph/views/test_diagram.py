@@ -145,8 +145,12 @@ def test_a_gate_shows_symbol_name_and_local_gradient():
     source = to_dot(first_circuit()).source
     assert "<b>+</b>" in source and "<b>*</b>" in source
     assert ">q</font>" in source and ">f</font>" in source
-    assert "dz/dx = y, dz/dy = x" in source
-    assert "dz/dx = y, dz/dy = x</i>" not in to_dot(first_circuit(), local_gradients=False).source
+    assert "∂f/∂q = z = -4" in source and "∂f/∂z = q = 3" in source and "∂q/∂x = 1" in source
+    assert "dz/d" not in source and "∂z/∂x" not in source  # the circuit's own names, never placeholder letters
+    assert (
+        "∂f/∂q = z = -4</i>" in source
+        and "∂f/∂q = z = -4</i>" not in to_dot(first_circuit(), local_gradients=False).source
+    )
 
 
 def test_tooltips_name_the_backward_patterns():
@@ -489,7 +493,11 @@ def test_the_svg_names_every_node_edge_and_label_as_the_module_documents(tmp_pat
     assert ("gg-edge gg-output gg-edge-label", "y", None) in edges
     assert ("gg-value", "4") in texts and ("gg-grad", "6") in texts  # x's value and gradient on x -> mul_1
     assert ("gg-value", "3") in texts  # the constant's own value, on its node
-    assert ("gg-local", "dz/dx = y, dz/dy = x") in texts and ("gg-symbol", "*") in texts
+    assert (
+        ("gg-local", "∂mul_1/∂x = w = 2") in texts
+        and ("gg-local", "∂mul_1/∂w = x = 4") in texts
+        and ("gg-symbol", "*") in texts
+    )
     assert ("gg-name", "y") in texts and all(role for role, _ in texts)  # every text has its class
     explained = marked(to_svg(g, explain=True))[1]
     # y = 3 (x w): mul_1 gets 3, sends 3 × w = 6 to x and 3 × x = 12 to w; y sends 1 × 3 = 3 to mul_1

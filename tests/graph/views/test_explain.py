@@ -21,13 +21,15 @@ def test_first_circuit_step_by_step():
     f = block(text, "f")
     assert f.splitlines()[0] == "f = q * z   MultiplyGate (*)   value -12"
     assert "  upstream  dL/df = 1" in f
-    assert "  local     dz/dx = y, dz/dy = x" in f
-    assert "  to q      1 × -4 = -4   (dz/dx = y)" in f
-    assert "  to z      1 × 3 = 3   (dz/dy = x)" in f
+    assert "  local     ∂f/∂q = z = -4, ∂f/∂z = q = 3" in f
+    assert "  to q      1 × -4 = -4   (∂f/∂q = z)" in f
+    assert "  to z      1 × 3 = 3   (∂f/∂z = q)" in f
+    assert "dz/d" not in text and "∂z/∂x" not in text  # the circuit's own names, never placeholder letters
     q = block(text, "q")
     assert q.splitlines()[0] == "q = x + y   AddGate (+)   value 3"
     assert "  upstream  dL/dq = -4" in q
-    assert "  to x      -4 × 1 = -4   (dz/dx = 1)" in q and "  to y      -4 × 1 = -4   (dz/dy = 1)" in q
+    assert "  to x      -4 × 1 = -4   (∂q/∂x = 1)" in q and "  to y      -4 × 1 = -4   (∂q/∂y = 1)" in q
+    assert "  local     ∂q/∂x = 1, ∂q/∂y = 1" in q  # not "= 1 = 1"
     assert block(text, "x") == "x   input   value -2\n  dL/dx = -4"
     assert block(text, "y") == "y   input   value 5\n  dL/dy = -4"
     assert block(text, "z") == "z   input   value -4\n  dL/dz = 3"
@@ -50,7 +52,7 @@ def test_sigmoid_neuron_names_every_step_with_the_lectures_numbers():
     steps = {
         "div_1": ["value 0.7311", "dL/d(div_1) = 1", "to add_3 1 × -0.5344 = -0.5344", "to const_2 nothing"],
         "add_3": ["value 1.368", "dL/d(add_3) = -0.5344", "to exp_1 -0.5344 × 1 = -0.5344"],
-        "exp_1": ["value 0.3679", "to neg_1 -0.5344 × 0.3679 = -0.1966 (dz/dx = exp(x) = z)"],
+        "exp_1": ["value 0.3679", "to neg_1 -0.5344 × 0.3679 = -0.1966 (∂exp_1/∂neg_1 = exp(neg_1) = exp_1)"],
         "neg_1": ["value -1", "to add_2 -0.1966 × -1 = 0.1966"],
         "add_2": ["to add_1 0.1966 × 1 = 0.1966", "to w2 0.1966 × 1 = 0.1966"],
         "mul_1": ["value -2", "to w0 0.1966 × -1 = -0.1966", "to x0 0.1966 × 2 = 0.3932"],
@@ -92,7 +94,7 @@ def test_fan_out_shows_each_branch_and_their_sum():
     g.backward()
     assert block(explain(g), "x") == (
         "x   input   value 3\n"
-        "  dL/dx = Σ 3 (from square as x) + 3 (from square as y) + 1 (from f) = 7"
+        "  dL/dx = Σ 3 (from square as input 1) + 3 (from square as input 2) + 1 (from f) = 7"
         "   (fan-out: the branches' gradients add)"
     )
 
@@ -104,7 +106,7 @@ def test_a_zero_upstream_still_reads():
     g.forward(x=3.0, y=-4.0)
     g.backward(grad=0.0)
     # the local gradient comes from the trace, not from dividing what was sent by a zero upstream
-    assert "to x      0 × -4 = 0   (dz/dx = y)" in explain(g)
+    assert "to x      0 × -4 = 0   (∂f/∂x = y)" in explain(g)
 
 
 def test_arrays_are_described_by_shape_and_dtype():
@@ -119,8 +121,9 @@ def test_arrays_are_described_by_shape_and_dtype():
     z = block(text, "Z")
     assert "value (8, 3) float32" in z
     assert "to X      nothing (needs no gradient)" in z
-    assert "to W      (8, 3) float32 × (dZ/dW = A) → (3, 100) float32" in z
-    assert "to b      (8, 3) float32 × (dZ/db = 1) → (3,) float32" in z
+    assert "to W      (8, 3) float32 × (∂L/∂W = ∂Zᵀ X) → (3, 100) float32" in z
+    assert "to b      (8, 3) float32 × (∂L/∂b = Σ_rows ∂Z) → (3,) float32" in z
+    assert "  local     ∂L/∂X = ∂Z W, ∂L/∂W = ∂Zᵀ X, ∂L/∂b = Σ_rows ∂Z" in z  # the chapter's layer, at shape level
     assert text.endswith("not reached (no gradient needed here): X")
     assert "1, 1, 1" not in text  # no array is written out
 

@@ -1,15 +1,28 @@
 """The views' shared text: numbers, summaries, chain-rule lines and fan-out sums, and how views read a pass."""
 
 import ast
+import inspect
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from gates import AddGate, LinearGate, MultiplyGate
+from gates import AddGate, BatchNorm2DGate, DropoutGate, Gate, LinearGate, MultiplyGate
 from graph import ComputationalGraph, NodeNotFoundError
+from graph.views.diagram import to_svg
 from graph.views.record import LastPass
-from graph.views.text import brief, chain_rule, fan_out_sum, format_value, grad_name, output_names
+from graph.views.text import (
+    brief,
+    chain_rule,
+    fan_out_sum,
+    format_value,
+    grad_name,
+    local_formula,
+    local_formulas,
+    node_formulas,
+    output_names,
+)
+from models import lecture
 
 VIEWS = Path(__file__).resolve().parents[3] / "graph" / "views"
 
@@ -156,3 +169,96 @@ def test_no_view_imports_a_private_name():
             if isinstance(node, ast.ImportFrom) and node.module != "__future__":
                 private += [f"{path.name}: {alias.name}" for alias in node.names if alias.name.startswith("_")]
     assert private == []
+
+
+# -- local gradients in the graph's names ----------------------------------------------------------------
+
+_ARGUMENTS = {"PowerGate": (3,), "ReshapeGate": ((2, 3),), "MaxPool2DGate": (2,), "AvgPool2DGate": (2,)}
+_ARGUMENTS |= {"BatchNorm2DGate": (4,), "MaxPool2DRouteGate": (2,), "MaxPool2DGatherGate": (2,)}
+_ARGUMENTS |= {"AvgPool2DSpreadGate": (2,), "DropoutMaskGate": (DropoutGate(),)}
+_ARGUMENTS |= {"BatchNormModeGate": (BatchNorm2DGate(4), True), "BatchNormEvalGate": (BatchNorm2DGate(4),)}
+
+
+def _every_gate():
+    import gates
+    import gates.conv_gradient
+    import gates.gradient
+
+    names = dict.fromkeys([*gates.__all__, *gates.gradient.__all__, *gates.conv_gradient.__all__])
+    modules = (gates, gates.gradient, gates.conv_gradient)
+    found = [next(getattr(m, name) for m in modules if hasattr(m, name)) for name in names]
+    return [cls for cls in found if inspect.isclass(cls) and issubclass(cls, gates.Gate) and cls is not gates.Gate]
+
+
+@pytest.mark.parametrize("cls", _every_gate(), ids=lambda cls: cls.__name__)
+def test_every_gates_template_fills_with_names_for_its_arity(cls):
+    gate = cls(*_ARGUMENTS.get(cls.__name__, ()))
+    arity = len([p for p in inspect.signature(gate.forward).parameters.values() if p.kind == p.POSITIONAL_OR_KEYWORD])
+    assert isinstance(gate.local_gradient, tuple) and len(gate.local_gradient) == arity
+    inputs = [f"in_{i}" for i in range(arity)]
+    filled = local_formulas(gate, "out_", inputs)
+    assert filled and all("{" not in text and "}" not in text for text in filled)
+    assert all("out_" in text for text in filled)  # each says what it is the derivative of
+    assert [local_formula(gate, i, arity, "out_", inputs) for i in range(arity) if gate.local_gradient[i]] == filled
+    for position, entry in enumerate(gate.local_gradient):  # each entry is about its own input
+        assert (f"in_{position}" in local_formula(gate, position, arity, "out_", inputs)) == bool(entry)
+
+
+def test_a_max_gate_reads_in_its_inputs_names_with_its_values():
+    g = ComputationalGraph()
+    z, w = g.input("z"), g.input("w")
+    m = z.maximum(w).named("m")
+    g.forward(z=2.0, w=-1.0)
+    g.backward()
+    assert node_formulas(LastPass(g), m) == ["∂m/∂z = [z ≥ w] = 1", "∂m/∂w = [z < w] = 0"]
+    text = g.explain()
+    assert "  local     ∂m/∂z = [z ≥ w] = 1, ∂m/∂w = [z < w] = 0" in text
+    assert "to z      1 × 1 = 1   (∂m/∂z = [z ≥ w])" in text
+    assert "[x ≥ y]" not in text and "dz/dx" not in text
+
+
+def test_without_a_backward_the_formulas_carry_no_value():
+    g = ComputationalGraph()
+    q, z = g.input("q"), g.input("z")
+    f = (q * z).named("f")
+    g.forward(q=3.0, z=-4.0)
+    assert node_formulas(LastPass(g), f) == ["∂f/∂q = z", "∂f/∂z = q"]
+
+
+def test_a_users_gate_with_plain_text_shows_it_as_before():
+    class SquareGate(Gate):
+        symbol = "x²"
+        local_gradient = "dz/dx = 2x"
+
+        def forward(self, x):
+            self.x = x
+            return x * x
+
+        def backward(self, upstream):
+            return (2 * self.x * upstream,)
+
+    g = ComputationalGraph()
+    x = g.input("x")
+    s = g.add_gate(SquareGate(), x, name="s")
+    g.forward(x=3.0)
+    g.backward()
+    assert node_formulas(LastPass(g), s) == ["dz/dx = 2x"]
+    assert "  local     dz/dx = 2x" in g.explain() and "to x      1 × 6 = 6   (dz/dx = 2x)" in g.explain()
+    assert "dz/dx = 2x" in g.to_dot().source
+
+
+def test_the_lecture_circuits_svg_writes_its_own_names():
+    svg = to_svg(lecture.first_circuit())
+    assert "∂f/∂q = z = -4" in svg and "∂f/∂z = q = 3" in svg and "∂q/∂x = 1" in svg
+    assert "dz/dx" not in svg and "∂z/∂x" not in svg
+
+
+def test_a_layer_reads_as_the_chapter_at_shape_level():
+    formulas = local_formulas(LinearGate(), "Z", ["A", "W", "b"])
+    assert formulas == ["∂L/∂A = ∂Z W", "∂L/∂W = ∂Zᵀ A", "∂L/∂b = Σ_rows ∂Z"]
+
+
+def test_an_edges_tooltip_gives_the_local_gradient_in_the_graphs_names():
+    source = lecture.first_circuit().to_dot().source
+    assert 'tooltip="z → f (∂f/∂z = q)"' in source and 'tooltip="q → f (∂f/∂q = z)"' in source
+    assert "(y)" not in source

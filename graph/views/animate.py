@@ -287,7 +287,8 @@ def _reveal(last: LastPass, node: Node, is_output: bool, precision: int) -> str:
     for part in last.received(node):
         target = part.target
         assert target.gate is not None  # a gradient is sent back by a gate
-        formula = local_formula(target.gate, part.position, len(target.inputs))
+        inputs = [source.name for source in target.inputs]
+        formula = local_formula(target.gate, part.position, len(inputs), target.name, inputs)
         rule = chain_rule(last.grad(target), part.sent, formula, precision, last.local(target, part.position))
         lines.append(f"from {target.name}: {rule}")
     if len(lines) > 1:

@@ -269,6 +269,7 @@ def test_quiz_answers_are_the_one_element_gradients_each_with_its_chain_rule_lin
         "y": -4.0,
     }
     assert backward["q"].reveal.startswith("from f: ") and "-4" in backward["q"].reveal
+    assert "∂f/∂q = z" in backward["q"].reveal and "dz/d" not in backward["q"].reveal  # the graph's own names
     assert "seed" in backward["f"].reveal
     # A gate's quiz caption does not give away what it sends to its inputs.
     assert "to q" not in backward["f"].caption and "to q" in frames(g)[5].caption

@@ -396,6 +396,13 @@ class WindowGate(Gate):
         self.kernel = pair(kernel, "kernel", name, 1)
         self.stride = self.kernel if stride is None else pair(stride, "stride", name, 1)
 
+    def images(self, x) -> np.ndarray:
+        """``x`` as an array of images (N, C, H, W) at least as large as the window, or a ValueError naming the gate."""
+        x = np.asarray(x)
+        _check_images(x, self, "X")
+        _check_window(x.shape, self.kernel, (0, 0), self)
+        return x
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(kernel={self.kernel}, stride={self.stride})"
 
@@ -439,9 +446,7 @@ class MaxPool2DGate(WindowGate):
     pattern = "gradient router: each window sends its upstream gradient to its largest pixel only"
 
     def forward(self, x):
-        x = np.asarray(x)
-        _check_images(x, self, "X")
-        _check_window(x.shape, self.kernel, (0, 0), self)
+        x = self.images(x)
         self.maximum, self.winner = max_pool_winners(x, self.kernel, self.stride)
         self.x_shape = x.shape
         return self.maximum
@@ -492,9 +497,7 @@ class AvgPool2DGate(WindowGate):
     pattern = "gradient distributor: each window shares its upstream gradient equally among its pixels"
 
     def forward(self, x):
-        x = np.asarray(x)
-        _check_images(x, self, "X")
-        _check_window(x.shape, self.kernel, (0, 0), self)
+        x = self.images(x)
         self.x_shape = x.shape
         return average_pool(x, self.kernel, self.stride)
 

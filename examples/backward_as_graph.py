@@ -13,7 +13,7 @@
    direction, vᵀHv / vᵀv, from one hvp.
 """
 
-import sys
+import argparse
 
 import numpy as np
 
@@ -101,8 +101,12 @@ def two_layer_curvature() -> None:
     print(f"\ntwo-layer network: curvature of the loss along a random direction vᵀHv / vᵀv = {along / norm:.6f}")
 
 
-def main() -> None:
-    lecture_circuit(sys.argv[1] if len(sys.argv) > 1 else "backward_as_graph.svg")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "out", nargs="?", default="backward_as_graph.svg", help="the diagram to write (default: backward_as_graph.svg)"
+    )
+    lecture_circuit(parser.parse_args(argv).out)
     newton_logistic_regression()
     two_layer_curvature()
 

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "backward_as_graph.py"
 
@@ -26,3 +27,13 @@ def test_backward_as_graph_example(tmp_path, capsys, monkeypatch):
     assert "vᵀHv / vᵀv = " in out
     text = svg.read_text()
     assert text.startswith("<?xml") and "grad(f)" in text and "sum_to_1" in text
+
+
+def test_help_is_a_usage_line_not_a_file_named_help(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(EXAMPLE), "--help"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(EXAMPLE), run_name="__main__")
+    assert done.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []

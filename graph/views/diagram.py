@@ -62,7 +62,7 @@ import numpy as np
 from graph.errors import GraphvizNotFoundError
 from graph.views.focus import Focus, focus_on
 from graph.views.record import LastPass
-from graph.views.text import chain_rule, fan_out_sum, local_formula, node_formulas, value_lines
+from graph.views.text import chain_rule, fan_out_sum, local_formula, node_formulas, node_tooltip, value_lines
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -668,20 +668,7 @@ def _node_attributes(last: LastPass, node: Node, style: _Style) -> tuple[dict[st
 
 
 def _node_tooltip(last: LastPass, node: Node, style: _Style) -> str:
-    gate = node.gate
-    if gate is not None:
-        lines = [f"{node.name}: {type(gate).__name__} ({gate.symbol})"]
-        lines += node_formulas(last, node, style.precision)
-        lines += [text for text in (getattr(gate, "pattern", ""),) if text]
-    else:
-        needs = "" if node.requires_grad else ", needs no gradient"
-        lines = [f"{node.name}: {node.kind}{needs}"]
-    for what, value in (("value", last.value(node)), ("grad", last.grad(node))):
-        if value is not None:
-            text = style.text(value)
-            shape = np.shape(value)
-            lines.append(f"{what} {shape} {text}" if shape and not text.startswith("(") else f"{what} {text}")
-    return "\n".join(lines)
+    return node_tooltip(last, node, style.text, style.precision)
 
 
 def _box_attributes(last: LastPass, scope: str, members: list[Node], theme: Theme) -> tuple[dict[str, str], _Note]:

@@ -4,7 +4,7 @@ Numbers and array summaries (:func:`number`, :func:`format_value`,
 :func:`brief`), a gradient's name (:func:`grad_name`), a gate's expression and
 its local-gradient formula per argument (:func:`expression`,
 :func:`local_formulas`, :func:`local_formula`, :func:`node_formulas`,
-:func:`argument_name`), the chain rule at one edge
+:func:`argument_name`), a node's tooltip (:func:`node_tooltip`), the chain rule at one edge
 (:func:`chain_rule`) and along a path (:func:`path_product`), the sum at a
 fan-out (:func:`fan_out_sum`), and the outputs a caller asked for, as names (:func:`output_names`). The diagram, the
 explanation and the animation all write with these, so that they read alike.
@@ -34,6 +34,7 @@ __all__ = [
     "local_formulas",
     "local_formula",
     "node_formulas",
+    "node_tooltip",
     "argument_name",
     "chain_rule",
     "path_product",
@@ -235,6 +236,69 @@ def node_formulas(last: LastPass, node: Node, precision: int = 4) -> list[str]:
         if formula:
             lines.append(formula)
     return lines
+
+
+def node_tooltip(
+    last: LastPass,
+    node: Node,
+    write: Callable[[Any], str] = format_value,
+    precision: int = 4,
+    *,
+    computed: bool = True,
+    graded: bool = True,
+) -> str:
+    """What hovering over a node says: its kind or gate, its local gradients and pattern, its value and gradient.
+
+    Parameters
+    ----------
+    last : LastPass
+    node : Node
+    write : callable, default format_value
+        How a value or gradient is written.
+    precision : int, default 4
+        Significant digits of the local gradients' values.
+    computed, graded : bool, default True
+        Whether the node's forward and its backward have happened yet, as far
+        as the reader has seen (the animation's step): before its forward, its
+        local gradients are written without values and its value is left out;
+        before its backward, its gradient is left out.
+
+    Examples
+    --------
+    >>> from models.lecture import first_circuit
+    >>> from graph.views.record import LastPass
+    >>> g = first_circuit()
+    >>> print(node_tooltip(LastPass(g), g["f"]))
+    f: MultiplyGate (*)
+    ∂f/∂q = z = -4
+    ∂f/∂z = q = 3
+    gradient switcher: scales the upstream gradient by the other input's value
+    value -12
+    grad 1
+    >>> print(node_tooltip(LastPass(g), g["f"], computed=False, graded=False))
+    f: MultiplyGate (*)
+    ∂f/∂q = z
+    ∂f/∂z = q
+    gradient switcher: scales the upstream gradient by the other input's value
+    """
+    gate = node.gate
+    if gate is not None:
+        lines = [f"{node.name}: {type(gate).__name__} ({gate.symbol})"]
+        if computed:
+            lines += node_formulas(last, node, precision)
+        else:
+            lines += local_formulas(gate, node.name, [source.name for source in node.inputs])
+        lines += [text for text in (getattr(gate, "pattern", ""),) if text]
+    else:
+        needs = "" if node.requires_grad else ", needs no gradient"
+        lines = [f"{node.name}: {node.kind}{needs}"]
+    shown = (("value", last.value(node) if computed else None), ("grad", last.grad(node) if graded else None))
+    for what, value in shown:
+        if value is not None:
+            text = write(value)
+            shape = np.shape(value)
+            lines.append(f"{what} {shape} {text}" if shape and not text.startswith("(") else f"{what} {text}")
+    return "\n".join(lines)
 
 
 def argument_name(gate: Gate, position: int) -> str:

@@ -523,7 +523,7 @@
       var keys = {ArrowRight: function () { step(1); }, ArrowLeft: function () { step(-1); },
         Home: function () { pause(); show(0); }, End: function () { pause(); show(steps.length - 1); },
         " ": toggle, "+": function () { zoom(1); }, "=": function () { zoom(1); }, "-": function () { zoom(-1); },
-        f: function () { zoom(0); }};
+        f: function () { zoom(0); }, F: function () { zoom(0); }};
       if (keys[event.key]) { event.preventDefault(); keys[event.key](); }
     });
     window.addEventListener("resize", fit);

@@ -317,3 +317,10 @@ def test_the_pages_tooltips_hold_no_value_before_the_forward_and_no_gradient_bef
     assert tips["x"] == {"node": "x", "before": "x: input", "computed": "x: input\nvalue -2"}
     lines = [line for tip in tips.values() for line in (tip["before"] + "\n" + tip["computed"]).splitlines()]
     assert not [line for line in lines if line.startswith("grad ")]
+
+
+def test_a_tikz_picture_draws_the_same_focus(tmp_path):
+    tex = first_circuit().render(tmp_path / "f.tex", focus="x").read_text()
+    assert tex.count("line width=2.60bp") == 3  # x, q, f
+    assert "{HTML}{B8B8B8}" in tex  # y's and z's faded outline
+    assert "thick: the paths from x to f" in tex

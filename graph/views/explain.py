@@ -206,7 +206,9 @@ def sum_over_paths(last: LastPass, focus: Node | str, precision: int = 4, max_pa
     where fewer are listed), beside the gradient the backward pass computed:
     the two agree, up to the rounding of adding in another order. Where a
     local gradient is a Jacobian (an array-valued gate on the path), the
-    products are written as formulas, and the sum is the backward's, by shape.
+    products are written as formulas, then the chain rule on each edge of the
+    paths as the backward pass applied it (shapes, as :func:`explain` writes
+    it), and the sum is the backward's, by shape.
 
     Parameters
     ----------
@@ -264,7 +266,9 @@ def sum_over_paths(last: LastPass, focus: Node | str, precision: int = 4, max_pa
         summed = seed * summed
     write = lambda value: brief(value, precision)  # noqa: E731
     if summed is None:
-        lines.append(f"{grad_name(node.name)} = Σ over the paths: local Jacobians, written by shape only")
+        lines.append("along the paths' edges, the backward pass multiplied by each local Jacobian (by shape):")
+        lines += _edge_rules(last, where, precision, max_paths)
+        lines.append(f"{grad_name(node.name)} = Σ over the paths of those products")
     elif len(listed) == total and total > 1 and not np.shape(summed):
         lines.append(f"{grad_name(node.name)} = {fan_out_sum(products, _added(products), write)}")
     else:
@@ -314,8 +318,32 @@ def _path_rule(last: LastPass, path: tuple[Step, ...], product, precision: int) 
         inputs = [source.name for source in target.inputs]
         assert target.gate is not None  # a step leads into a gate
         formula = local_formula(target.gate, step.position, len(inputs), target.name, inputs)
-        formulas.append(formula or f"∂{target.name}/∂{step.source}")
+        # Each factor is named ∂target/∂source; a template written otherwise (the chapter's ∂L/∂W = ∂Zᵀ A,
+        # a gradient rather than a local one) gives its name only, not a right-hand side.
+        name = f"∂{target.name}/∂{step.source}"
+        written, _, value = formula.partition(" = ")
+        formulas.append(f"{name} = {value}" if written == name and value else name)
     return path_product(formulas, [_local(last, step) for step in path], product, precision)
+
+
+def _edge_rules(last: LastPass, where, precision: int, limit: int) -> list[str]:
+    """The chain rule on each edge of the paths, from the output back (the backward's order), as ``explain()``
+    writes it: ``to x  upstream × (local) → sent``; at most ``limit`` lines."""
+    rules = []
+    for target in last.backward_order:
+        if target.gate is None or target.name not in where.nodes:
+            continue
+        inputs = [source.name for source in target.inputs]
+        for position, source in enumerate(target.inputs):
+            sent = last.sent(target, position)
+            if (source.name, target.name) not in where.edges or sent is None:
+                continue
+            formula = local_formula(target.gate, position, len(inputs), target.name, inputs)
+            rule = chain_rule(last.grad(target), sent, formula, precision, last.local(target, position))
+            rules.append(f"  {target.name} to {source.name}: {rule}")
+    if len(rules) > limit:
+        rules[limit:] = [f"  ... {len(rules) - limit:,} more edges"]
+    return rules
 
 
 def _added(products):

@@ -256,6 +256,9 @@ def test_array_paths_are_written_by_formula_and_the_sum_by_shape():
     lines = g.explain(focus="W1").splitlines()
     assert lines[1].startswith("  W1 → linear_1 → A1 → linear_2 → loss   ")
     assert lines[1].endswith("(local Jacobians: shapes only)")
+    assert lines[1].split("   ")[1].startswith("∂linear_1/∂W1 · ∂A1/∂linear_1 · ∂linear_2/∂A1 · ∂loss/∂linear_2")
+    assert lines[3] == "  loss to linear_2: 1 × (∂loss/∂linear_2 = 2(linear_2 - Y)/n) → (5, 1) float64"
+    assert lines[6] == "  linear_1 to W1: (5, 4) float64 × (∂L/∂W1 = ∂linear_1ᵀ X) → (4, 3) float64"
     assert lines[-1] == "the backward pass computed dL/dW1 = (4, 3) float64"
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "GradientCheckError",
     "GraphvizNotFoundError",
     "OnnxExportError",
+    "FocusError",
 ]
 
 
@@ -96,3 +97,7 @@ class GraphvizNotFoundError(GategraphError, RuntimeError):
 
 class OnnxExportError(GategraphError, ValueError):
     """The graph cannot be written as ONNX: a gate has no ONNX mapping, or nothing has run forward yet."""
+
+
+class FocusError(GategraphError, ValueError):
+    """``focus=`` names a node from which no path leads to the output."""

@@ -263,7 +263,10 @@ class ComputationalGraph(GraphBuilder):
         return to_dot(self, values=values, grads=grads, **options)
 
     def render(self, path, **options):
-        """Write the diagram to ``path``, format from the suffix; see :func:`graph.views.diagram.render`."""
+        """Write the diagram to ``path``, format from the suffix; see :func:`graph.views.diagram.render`.
+
+        ``focus="W1"`` draws the paths from the output back to W1 thick and fades the rest.
+        """
         from graph.views.diagram import render
 
         return render(self, path, **options)
@@ -281,13 +284,20 @@ class ComputationalGraph(GraphBuilder):
         return mimebundle(self)
 
     def explain(self, **options) -> str:
-        """The last backward pass in words, node by node; see :func:`graph.views.explain.explain`."""
+        """The last backward pass in words, node by node; see :func:`graph.views.explain.explain`.
+
+        ``focus="w0"`` writes dL/dw0 instead, as the sum over the paths from the output of the products of
+        local gradients, beside the gradient the backward pass computed.
+        """
         from graph.views.explain import explain
 
         return explain(self, **options)
 
     def animate(self, path, **options):
-        """The last forward and backward pass as a step-through HTML page; see :func:`graph.views.animate.animate`."""
+        """The last forward and backward pass as a step-through HTML page; see :func:`graph.views.animate.animate`.
+
+        ``quiz=True`` asks for each gradient before showing it; ``focus="W1"`` highlights the paths to W1.
+        """
         from graph.views.animate import animate
 
         return animate(self, path, **options)

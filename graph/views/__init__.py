@@ -8,6 +8,8 @@
 - :mod:`graph.views.tikz`: the diagram as a TikZ picture, and beamer slides that step
   through the passes;
 - :mod:`graph.views.explain`: the backward pass in words;
+- :mod:`graph.views.focus`: the paths from the output back to one node, which
+  ``focus=`` highlights and explains;
 - :mod:`graph.views.animate`: the step-through HTML page, built from the
   files in ``graph/views/page/``;
 - :mod:`graph.views.onnx_export`: the forward graph as an ONNX model.

@@ -29,6 +29,15 @@ one HTML file with the diagram and the page's data, a JSON object:
     ``badge``, ``sums`` (a list of ``{"node", "text"}``), ``edges`` (a
     list of ``{"source", "target"}``), ``answer`` (the gradient the node
     receives as a number, or null) and ``reveal`` (its chain-rule line).
+``tooltips``
+    One object per node: ``node``, and what hovering over it says ``before``
+    its forward step (no values) and once ``computed`` (with its value), so
+    that a tooltip is never ahead of the step shown; after its backward step
+    it says what the diagram's own tooltip says (with its gradient too).
+``focus``
+    null, or with ``focus=``: ``node``, ``outputs``, ``nodes`` (the names of
+    the nodes on the paths from the output to it) and ``edges`` (the edges on
+    them, ``{"source", "target"}``).
 
 The address may name a step, ``page.html#step=12`` (counted from 1); the page
 opens there and keeps the address at the step shown, to link from lecture notes.
@@ -55,9 +64,18 @@ import numpy as np
 
 from graph.errors import BackwardError
 from graph.views import diagram
-from graph.views.explain import heading, node_block
+from graph.views.explain import heading, node_block, sum_over_paths
+from graph.views.focus import Focus, count_paths, focus_on
 from graph.views.record import LastPass
-from graph.views.text import chain_rule, expression, fan_out_sum, format_value, grad_name, local_formula
+from graph.views.text import (
+    chain_rule,
+    expression,
+    fan_out_sum,
+    format_value,
+    grad_name,
+    local_formula,
+    node_tooltip,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -137,6 +155,7 @@ def frames(
     max_elements: int = 6,
     skip_leaves: bool = False,
     quiz: bool = False,
+    focus: Node | str | None = None,
 ) -> list[Frame]:
     """The steps of the last forward and backward pass, in the order the page plays them.
 
@@ -162,11 +181,17 @@ def frames(
         Captions for a quiz: a gate's backward step does not say what it sends
         to its inputs, and no running sums are written, so that each node's
         gradient is first shown at its own step (where the page asks for it).
+    focus : Node or str, optional
+        The focused node's backward step also writes its gradient as the sum
+        over the paths from the output of the products of local gradients
+        (:func:`graph.views.explain.sum_over_paths`).
 
     Raises
     ------
     BackwardError
         No forward has run.
+    NodeNotFoundError, FocusError
+        ``focus`` names no node of the graph, or one that does not reach the output.
 
     Examples
     --------
@@ -183,6 +208,7 @@ def frames(
     last = LastPass(graph)
     if not last.forward_order:
         raise BackwardError("animate() shows the last forward (and backward) pass: run forward() first")
+    focused = None if focus is None else focus_on(graph, focus).node
 
     def text(value) -> str:
         return format_value(value, precision, max_elements)
@@ -202,6 +228,8 @@ def frames(
     output = last.backward_order[0]
     for node in last.backward_order:
         frame = _backward_frame(last, node, node is output, arrived, text, precision)
+        if node.name == focused:
+            frame = replace(frame, caption=f"{frame.caption}\n\n{sum_over_paths(last, node, precision)}")
         if quiz:
             kept = [line for line in frame.caption.split("\n") if not line.startswith(("  to ", "  sum at "))]
             frame = replace(frame, caption="\n".join(kept), sums=())
@@ -310,6 +338,7 @@ def to_html(
     interval: float = 1.2,
     quiz: bool = False,
     skip_leaves: bool = False,
+    focus: Node | str | None = None,
 ) -> str:
     """The animation as one self-contained HTML page (inline SVG, CSS and script).
 
@@ -321,8 +350,13 @@ def to_html(
         No forward has run.
     GraphvizNotFoundError
         Graphviz's ``dot`` program, which lays the diagram out, is not installed.
+    NodeNotFoundError, FocusError
+        ``focus`` names no node of the graph, or one that does not reach the output.
     """
-    steps = frames(graph, precision=precision, max_elements=max_elements, skip_leaves=skip_leaves, quiz=quiz)
+    steps = frames(
+        graph, precision=precision, max_elements=max_elements, skip_leaves=skip_leaves, quiz=quiz, focus=focus
+    )
+    where = None if focus is None else focus_on(graph, focus)
     svg = diagram.to_svg(
         graph,
         precision=precision,
@@ -334,9 +368,16 @@ def to_html(
     gates = sum(node.gate is not None for node in graph.nodes)
     forward = sum(frame.phase == "forward" for frame in steps)
     backward = f"{len(steps) - forward} backward steps" if len(steps) > forward else "the backward pass has not run"
+    summary = f"{len(graph.nodes)} nodes, {gates} gates · {forward} forward steps, {backward}"
+    if where is not None:
+        count = count_paths(graph, where)
+        summary += (
+            f" · focus: the {count:,} path{'s' if count != 1 else ''} from {where.node} "
+            f"to {', '.join(where.outputs)}, the rest faded"
+        )
     data = {
         "title": title or "Backpropagation, step by step",
-        "summary": f"{len(graph.nodes)} nodes, {gates} gates · {forward} forward steps, {backward}",
+        "summary": summary,
         "settings": {
             "quiz": quiz,
             "interval_ms": round(interval * 1000),
@@ -357,8 +398,37 @@ def to_html(
             }
             for frame in steps
         ],
+        "tooltips": _tooltips(graph, precision, max_elements),
+        "focus": None if where is None else _focus_data(where),
     }
     return _page(_slim(svg), data)
+
+
+def _tooltips(graph: ComputationalGraph, precision: int, max_elements: int) -> list[dict[str, str]]:
+    """Each node's tooltip as the page shows it before the node's forward step, and after it until its backward."""
+    last = LastPass(graph)
+
+    def text(value) -> str:
+        return format_value(value, precision, max_elements)
+
+    return [
+        {
+            "node": node.name,
+            "before": node_tooltip(last, node, text, precision, computed=False, graded=False),
+            "computed": node_tooltip(last, node, text, precision, graded=False),
+        }
+        for node in graph.nodes
+    ]
+
+
+def _focus_data(where: Focus) -> dict[str, Any]:
+    """The paths ``focus=`` highlights, by the names the diagram's data attributes carry."""
+    return {
+        "node": where.node,
+        "outputs": list(where.outputs),
+        "nodes": sorted(where.nodes),
+        "edges": [{"source": source, "target": target} for source, target in sorted(where.edges)],
+    }
 
 
 def animate(
@@ -373,6 +443,7 @@ def animate(
     interval: float = 1.2,
     quiz: bool = False,
     skip_leaves: bool = False,
+    focus: Node | str | None = None,
 ) -> Path:
     """Write the last forward and backward pass of ``graph`` as a step-through animation.
 
@@ -413,6 +484,11 @@ def animate(
     skip_leaves : bool, default False
         Inputs and constants take no forward step of their own; their values
         appear with the first gate that reads them.
+    focus : Node or str, optional
+        Highlight the paths from the output back to this node and fade the
+        rest, as ``render(..., focus=)`` does; the node's backward step also
+        writes its gradient as the sum over those paths of the products of
+        local gradients (``explain(focus=)``).
 
     Returns
     -------
@@ -425,6 +501,8 @@ def animate(
         No forward has run.
     GraphvizNotFoundError
         Graphviz's ``dot`` program is not installed.
+    NodeNotFoundError, FocusError
+        ``focus`` names no node of the graph, or one that does not reach the output.
 
     Examples
     --------
@@ -448,6 +526,7 @@ def animate(
         interval=interval,
         quiz=quiz,
         skip_leaves=skip_leaves,
+        focus=focus,
     )
     path = Path(os.fspath(path))
     path.write_text(page, encoding="utf-8")

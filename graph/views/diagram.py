@@ -25,13 +25,16 @@ finds them without knowing colours or Graphviz's ids:
     A collapsed scope (``collapse=``), drawn as one box.
 ``<g class="node gg-legend">``
     The legend (``legend=True``), its lines ``gg-legend-value``,
-    ``gg-legend-grad`` and ``gg-legend-local``.
+    ``gg-legend-grad``, ``gg-legend-local`` and, with ``focus=``, ``gg-legend-focus``.
 ``<g class="... gg-edge" data-source="x" data-target="q">``
     Every piece of one drawn edge: its lines (``class="edge gg-edge"``) and,
     where it has a label, the label (``class="node gg-edge gg-edge-label"``).
     An end that is a collapsed box is ``data-source-scope`` or
     ``data-target-scope`` instead; an output's arrow to nowhere has no target
     and the class ``gg-output``.
+``gg-focus`` and ``gg-faded`` on nodes, boxes and edges (``focus=``)
+    On a path from the focused node to the output (drawn thicker), or off
+    every such path (drawn in faded colours).
 ``<text class="...">`` inside them
     ``gg-value`` a value that flowed forward (on an edge, or a constant's
     own); ``gg-grad`` a gradient that flowed back; ``gg-chain`` a chain-rule
@@ -57,8 +60,9 @@ import graphviz
 import numpy as np
 
 from graph.errors import GraphvizNotFoundError
+from graph.views.focus import Focus, focus_on
 from graph.views.record import LastPass
-from graph.views.text import chain_rule, fan_out_sum, local_formula, node_formulas, value_lines
+from graph.views.text import chain_rule, fan_out_sum, local_formula, node_formulas, node_tooltip, value_lines
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -148,6 +152,46 @@ def _theme(name: str) -> Theme:
     return THEMES[name]._replace(value_color=VALUE_COLOR, grad_color=GRAD_COLOR) if name == "light" else THEMES[name]
 
 
+# How far a faded part's colours move towards the background: far enough to recede, not so far that it vanishes.
+_FADE = 0.72
+
+
+def _faded(theme: Theme) -> Theme:
+    """``theme`` with every colour but the background moved towards the background: for what ``focus=`` fades."""
+    colours = {
+        name: _blend(getattr(theme, name), theme.background, _FADE)
+        for name in Theme._fields
+        if name != "background" and not name.endswith("_tag")
+    }
+    return theme._replace(**colours)
+
+
+def _blend(colour: str, background: str, amount: float) -> str:
+    """``colour`` moved ``amount`` (0 to 1) of the way to ``background``; both ``#rrggbb``, ``white`` or ``black``.
+
+    >>> _blend("black", "white", 0.5), _blend("#c8102e", "#ffffff", 0.0)
+    ('#808080', '#c8102e')
+    """
+    named = {"white": "#ffffff", "black": "#000000"}
+    first, second = (named.get(value, value).lstrip("#") for value in (colour, background))
+    mixed = (round(int(first[i : i + 2], 16) * (1 - amount) + int(second[i : i + 2], 16) * amount) for i in (0, 2, 4))
+    return "#" + "".join(f"{part:02x}" for part in mixed)
+
+
+def _emphasise(attributes: dict[str, str], classes: list[str], theme: Theme, on: bool | None, edge: bool = False):
+    """Draw a part on a focused path thicker (``gg-focus``), one off them in ``theme``'s ink (``gg-faded``, with
+    ``theme`` the faded one); nothing without a focus."""
+    if on is None:
+        return
+    classes.append("gg-focus" if on else "gg-faded")
+    if on:
+        attributes.update(penwidth="2.8" if edge else "2.6", **({"color": theme.ink} if edge else {}))
+    elif edge:
+        attributes.update(color=theme.edge, fontcolor=theme.ink)
+    else:
+        attributes.update(color=theme.ink, fontcolor=theme.ink)
+
+
 _SCOPE_SHAPE = "folder"
 _TIGHT = {"width": "0", "height": "0"}
 # Where an edge enters and leaves its label node, for each direction of the drawing.
@@ -168,6 +212,7 @@ def to_dot(
     compact: bool = False,
     theme: str = "light",
     legend: bool = False,
+    focus: Node | str | None = None,
 ) -> graphviz.Digraph:
     """The graph as a ``graphviz.Digraph`` drawn like the lecture's circuits.
 
@@ -210,11 +255,23 @@ def to_dot(
     legend : bool, default False
         A key to what the diagram writes: value, gradient, local gradient
         (:func:`render` and the notebook draw it by default).
+    focus : Node or str, optional
+        Highlight the paths from the output (the node the last backward
+        started from) back to this node: their nodes and edges drawn thicker,
+        everything else in faded colours, in every theme. A collapsed box is
+        highlighted where a path runs through it.
 
     Returns
     -------
     graphviz.Digraph
         ``.source`` is the DOT text, identical for the same graph and state.
+
+    Raises
+    ------
+    NodeNotFoundError
+        ``focus`` names no node of the graph.
+    FocusError
+        ``focus`` does not reach the output.
 
     Examples
     --------
@@ -234,6 +291,8 @@ def to_dot(
     if rankdir not in _PORTS:
         raise ValueError(f"rankdir must be one of {', '.join(_PORTS)}, got {rankdir!r}")
     style = _Style(values, grads, explain, local_gradients, precision, max_elements, rankdir, _theme(theme))
+    if focus is not None:
+        style.focus = focus_on(graph, focus)
     dot = _draw(LastPass(graph), style, collapse, compact)
     if legend:
         _add_legend(dot, style, "out0" if graph.outputs else None)  # out0: the first output's arrow's end
@@ -413,14 +472,33 @@ class _Style:
         "max_elements",
         "rankdir",
         "theme",
+        "focus",
         "_cache",
+        "_faded",
     )
 
     def __init__(self, values, grads, explain, local_gradients, precision, max_elements, rankdir, theme) -> None:
         self.values, self.grads, self.explain = bool(values), bool(grads), bool(explain)
         self.local_gradients, self.precision, self.max_elements = bool(local_gradients), precision, max_elements
         self.rankdir, self.theme = rankdir, theme
+        self.focus: Focus | None = None
         self._cache: dict[int, tuple[Any, list[str]]] = {}
+        self._faded: _Style | None = None
+
+    def on_path(self, *names: str) -> bool | None:
+        """Whether any of ``names`` lies on a focused path; None when nothing is focused."""
+        return None if self.focus is None else any(name in self.focus.nodes for name in names)
+
+    def shade(self, on: bool | None) -> _Style:
+        """This style, or for what is off the focused paths (``on`` False) the same in faded colours."""
+        if on is not False:
+            return self
+        if self._faded is None:
+            self._faded = _Style(
+                self.values, self.grads, self.explain, self.local_gradients, self.precision, self.max_elements,
+                self.rankdir, _faded(self.theme),
+            )  # fmt: skip
+        return self._faded
 
     @property
     def across(self) -> bool:
@@ -483,34 +561,42 @@ def _draw(last: LastPass, style: _Style, collapse, compact: bool) -> _Diagram:
     tree = _ScopeTree()
     for node in nodes:
         if not box_of[node.name]:
-            attributes, note = _node_attributes(last, node, style)
+            on = style.on_path(node.name)
+            attributes, note = _node_attributes(last, node, style.shade(on))
+            _emphasise(attributes, note.classes, style.shade(on).theme, on)
             tree.add(node.scope, ids[node.name], attributes)
             dot.notes[ids[node.name]] = note
     for box in boxes:
         members = [node for node in nodes if box_of[node.name] == box]
-        attributes, note = _box_attributes(last, box, members, theme)
+        on = style.on_path(*(node.name for node in members))
+        attributes, note = _box_attributes(last, box, members, style.shade(on).theme)
+        _emphasise(attributes, note.classes, style.shade(on).theme, on)
         tree.add(_parent_scope(box), ids[members[0].name], attributes)
         dot.notes[ids[members[0].name]] = note
 
-    drawn = []  # (tail, head, label, tooltip, scope of the label, data attributes)
+    drawn = []  # (tail, head, label, tooltip, scope of the label, data attributes, on a focused path)
     for edge in _edges(nodes, ids):
         target = edge.uses[0][0]
         scope = _common_scope(placed_in(edge.source), placed_in(target))
         ends = {**end(edge.source, "source"), **end(target, "target")}
-        drawn.append((edge.tail, edge.head, _edge_text(last, edge, style), _edge_tooltip(edge), scope, ends))
+        on = None if style.focus is None else any((edge.source.name, t.name) in style.focus.edges for t, _ in edge.uses)
+        label = _edge_text(last, edge, style.shade(on))
+        drawn.append((edge.tail, edge.head, label, _edge_tooltip(edge), scope, ends, on))
     for index, node in enumerate(last.graph.outputs):
         sink = f"out{index}"
         tree.add(None, sink, {"label": "", "shape": "point", "width": "0.01", "style": "invis"})
-        label = _edge_label(last.value(node), last.grad(node), [], style)
-        drawn.append((ids[node.name], sink, label, f"{node.name}: output", placed_in(node), end(node, "source")))
+        on = None if style.focus is None else node.name in style.focus.outputs
+        label = _edge_label(last.value(node), last.grad(node), [], style.shade(on))
+        drawn.append((ids[node.name], sink, label, f"{node.name}: output", placed_in(node), end(node, "source"), on))
 
     statements = []
     into, out_of = _PORTS[style.rankdir]
-    for index, (tail, head, label, tooltip, scope, ends) in enumerate(drawn):
+    for index, (tail, head, label, tooltip, scope, ends, on) in enumerate(drawn):
         classes = ["gg-edge"] if "target" in ends or "target-scope" in ends else ["gg-edge", "gg-output"]
-        tooltip = _plain(tooltip)
+        line = {"tooltip": _plain(tooltip)}
+        _emphasise(line, classes, style.shade(on).theme, on, edge=True)
         if label is None:
-            statements.append((f"d{index}", tail, head, {"tooltip": tooltip}))
+            statements.append((f"d{index}", tail, head, line))
             dot.notes[f"d{index}"] = _Note(classes, ends)
             continue
         # The label is a node on the edge, crossed by a rule that continues the edge: the
@@ -518,8 +604,8 @@ def _draw(last: LastPass, style: _Style, collapse, compact: bool) -> _Diagram:
         middle = f"e{index}"
         tree.add(scope, middle, {"label": label.html, "shape": "plaintext", "style": "solid", "margin": "0", **_TIGHT})
         dot.notes[middle] = _Note([*classes, "gg-edge-label"], ends, label.texts)
-        statements.append((f"{middle}i", tail, f"{middle}:{into}", {"arrowhead": "none", "tooltip": tooltip}))
-        statements.append((f"{middle}o", f"{middle}:{out_of}", head, {"tooltip": tooltip}))
+        statements.append((f"{middle}i", tail, f"{middle}:{into}", {"arrowhead": "none", **line}))
+        statements.append((f"{middle}o", f"{middle}:{out_of}", head, line))
         dot.notes[f"{middle}i"] = dot.notes[f"{middle}o"] = _Note(classes, ends)
     tree.emit(dot, theme)
     for statement, tail, head, attributes in statements:
@@ -582,20 +668,7 @@ def _node_attributes(last: LastPass, node: Node, style: _Style) -> tuple[dict[st
 
 
 def _node_tooltip(last: LastPass, node: Node, style: _Style) -> str:
-    gate = node.gate
-    if gate is not None:
-        lines = [f"{node.name}: {type(gate).__name__} ({gate.symbol})"]
-        lines += node_formulas(last, node, style.precision)
-        lines += [text for text in (getattr(gate, "pattern", ""),) if text]
-    else:
-        needs = "" if node.requires_grad else ", needs no gradient"
-        lines = [f"{node.name}: {node.kind}{needs}"]
-    for what, value in (("value", last.value(node)), ("grad", last.grad(node))):
-        if value is not None:
-            text = style.text(value)
-            shape = np.shape(value)
-            lines.append(f"{what} {shape} {text}" if shape and not text.startswith("(") else f"{what} {text}")
-    return "\n".join(lines)
+    return node_tooltip(last, node, style.text, style.precision)
 
 
 def _box_attributes(last: LastPass, scope: str, members: list[Node], theme: Theme) -> tuple[dict[str, str], _Note]:
@@ -714,6 +787,9 @@ def _add_legend(dot: _Diagram, style: _Style, beside: str | None) -> None:
     if style.local_gradients:
         local = _tag("local gradient", theme.local_tag)
         rows.append(("gg-legend-local", f'<font point-size="8" color="{theme.note}">{local}</font>'))
+    if style.focus is not None:
+        paths = f"thick: the paths from {style.focus.node} to {', '.join(style.focus.outputs)}"
+        rows.append(("gg-legend-focus", f'<font point-size="9" color="{theme.ink}"><b>{_html(paths)}</b></font>'))
     if not rows:
         return
     label = _table(rows)

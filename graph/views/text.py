@@ -4,9 +4,9 @@ Numbers and array summaries (:func:`number`, :func:`format_value`,
 :func:`brief`), a gradient's name (:func:`grad_name`), a gate's expression and
 its local-gradient formula per argument (:func:`expression`,
 :func:`local_formulas`, :func:`local_formula`, :func:`node_formulas`,
-:func:`argument_name`), the chain rule at one edge
-(:func:`chain_rule`), the sum at a fan-out (:func:`fan_out_sum`), and the
-outputs a caller asked for, as names (:func:`output_names`). The diagram, the
+:func:`argument_name`), a node's tooltip (:func:`node_tooltip`), the chain rule at one edge
+(:func:`chain_rule`) and along a path (:func:`path_product`), the sum at a
+fan-out (:func:`fan_out_sum`), and the outputs a caller asked for, as names (:func:`output_names`). The diagram, the
 explanation and the animation all write with these, so that they read alike.
 """
 
@@ -34,8 +34,10 @@ __all__ = [
     "local_formulas",
     "local_formula",
     "node_formulas",
+    "node_tooltip",
     "argument_name",
     "chain_rule",
+    "path_product",
     "fan_out_sum",
     "output_names",
 ]
@@ -236,6 +238,69 @@ def node_formulas(last: LastPass, node: Node, precision: int = 4) -> list[str]:
     return lines
 
 
+def node_tooltip(
+    last: LastPass,
+    node: Node,
+    write: Callable[[Any], str] = format_value,
+    precision: int = 4,
+    *,
+    computed: bool = True,
+    graded: bool = True,
+) -> str:
+    """What hovering over a node says: its kind or gate, its local gradients and pattern, its value and gradient.
+
+    Parameters
+    ----------
+    last : LastPass
+    node : Node
+    write : callable, default format_value
+        How a value or gradient is written.
+    precision : int, default 4
+        Significant digits of the local gradients' values.
+    computed, graded : bool, default True
+        Whether the node's forward and its backward have happened yet, as far
+        as the reader has seen (the animation's step): before its forward, its
+        local gradients are written without values and its value is left out;
+        before its backward, its gradient is left out.
+
+    Examples
+    --------
+    >>> from models.lecture import first_circuit
+    >>> from graph.views.record import LastPass
+    >>> g = first_circuit()
+    >>> print(node_tooltip(LastPass(g), g["f"]))
+    f: MultiplyGate (*)
+    ∂f/∂q = z = -4
+    ∂f/∂z = q = 3
+    gradient switcher: scales the upstream gradient by the other input's value
+    value -12
+    grad 1
+    >>> print(node_tooltip(LastPass(g), g["f"], computed=False, graded=False))
+    f: MultiplyGate (*)
+    ∂f/∂q = z
+    ∂f/∂z = q
+    gradient switcher: scales the upstream gradient by the other input's value
+    """
+    gate = node.gate
+    if gate is not None:
+        lines = [f"{node.name}: {type(gate).__name__} ({gate.symbol})"]
+        if computed:
+            lines += node_formulas(last, node, precision)
+        else:
+            lines += local_formulas(gate, node.name, [source.name for source in node.inputs])
+        lines += [text for text in (getattr(gate, "pattern", ""),) if text]
+    else:
+        needs = "" if node.requires_grad else ", needs no gradient"
+        lines = [f"{node.name}: {node.kind}{needs}"]
+    shown = (("value", last.value(node) if computed else None), ("grad", last.grad(node) if graded else None))
+    for what, value in shown:
+        if value is not None:
+            text = write(value)
+            shape = np.shape(value)
+            lines.append(f"{what} {shape} {text}" if shape and not text.startswith("(") else f"{what} {text}")
+    return "\n".join(lines)
+
+
 def argument_name(gate: Gate, position: int) -> str:
     """The name ``gate.forward`` gives its argument ``position`` (``x``, ``y``, ``w``...).
 
@@ -291,6 +356,49 @@ def chain_rule(upstream: Any, sent: Any, formula: str, precision: int = 4, local
         line = f"{number(upstream, precision)} × {number(local, precision)} = {number(sent, precision)}"
         return f"{line}   ({formula})" if note and formula else line
     return f"{brief(upstream, precision)} × ({formula or 'local'}) → {brief(sent, precision)}"
+
+
+def path_product(formulas: Sequence[str], locals_: Sequence[Any], product: Any = None, precision: int = 4) -> str:
+    """The chain rule along one path: its local gradients multiplied, as formulas, then as numbers.
+
+    Parameters
+    ----------
+    formulas : sequence of str
+        The local gradient of each edge of the path, from the focused node
+        towards the output, as :func:`local_formula` writes them
+        (``∂q/∂x = 1``, ``∂f/∂q = z``).
+    locals_ : sequence
+        Their values (the trace's), None where an edge's local gradient is a
+        Jacobian (its gate's output has more than one element).
+    product : value, optional
+        The product of ``locals_``; where every one is known and it is given,
+        the numbers and the product are written too.
+    precision : int, default 4
+        Significant digits.
+
+    Examples
+    --------
+    >>> path_product(["∂q/∂x = 1", "∂f/∂q = z"], [1.0, -4.0], -4.0)
+    '∂q/∂x · ∂f/∂q = 1 · z = 1 × -4 = -4'
+    >>> path_product(["∂f/∂x = x"], [3.0], 3.0)
+    '∂f/∂x = x = 3'
+    >>> path_product(["∂t/∂a = 1 - tanh²(a)", "∂f/∂t = 2"], [0.5, 2.0], 1.0)
+    '∂t/∂a · ∂f/∂t = (1 - tanh²(a)) · 2 = 0.5 × 2 = 1'
+    >>> path_product(["∂z/∂W = ∂Zᵀ A", "∂L/∂z"], [None, None])
+    '∂z/∂W · ∂L/∂z   (local Jacobians: shapes only)'
+    """
+    sides = [formula.split(" = ") for formula in formulas]
+    names = " · ".join(parts[0] for parts in sides)
+    known = product is not None and all(local is not None for local in locals_)
+    if not known:
+        return f"{names}   (local Jacobians: shapes only)" if locals_ else names
+    line = names
+    if all(len(parts) > 1 for parts in sides):
+        line += " = " + " · ".join(f"({parts[1]})" if " " in parts[1] else parts[1] for parts in sides)
+    if len(locals_) > 1:
+        line += " = " + " × ".join(brief(local, precision) for local in locals_)
+    written = brief(product, precision)
+    return line if line.endswith(f"= {written}") else f"{line} = {written}"
 
 
 def fan_out_sum(

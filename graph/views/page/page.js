@@ -17,6 +17,7 @@
   "use strict";
 
   var SVGNS = "http://www.w3.org/2000/svg";
+  var XLINKNS = "http://www.w3.org/1999/xlink";
 
   // -- stepping: no document here ---------------------------------------------------------------------
 
@@ -86,13 +87,14 @@
 
   /**
    * What the diagram shows at step ``index`` of a plan: for each node whether it is still pending (not
-   * computed yet) and whether its gradient is known; for each edge whether it is pending, and for the
-   * value and the gradient written on it whether each is pending (hidden) or fresh (new at this step).
+   * computed yet), whether it is graded (its backward step is past) and whether its gradient has been
+   * told (at its backward step or later); for each edge whether it is pending, and for the value and the
+   * gradient written on it whether each is pending (hidden) or fresh (new at this step).
    */
   function visibility(planned, index) {
     return {
       nodes: planned.nodes.map(function (node) {
-        return {name: node.name, pending: node.shown > index, graded: node.graded < index};
+        return {name: node.name, pending: node.shown > index, graded: node.graded < index, told: node.graded <= index};
       }),
       edges: planned.edges.map(function (edge) {
         return {
@@ -129,6 +131,36 @@
       badges: badges,
       lit: step.edges.map(function (edge) { return edgeKey(edge.source, edge.target); }),
     };
+  }
+
+  /**
+   * What hovering over a node says at a step where it is ``seen`` (a node of ``visibility``): ``tip``'s
+   * text ``before`` its forward step, ``computed`` after it, and ``graded`` (the diagram's own tooltip,
+   * with the gradient) once its gradient has been told. Never ahead of the step: no value before the
+   * node's forward step, no gradient before its backward step.
+   */
+  function tooltip(tip, graded, seen) {
+    if (seen.pending) return tip.before;
+    return seen.told ? graded : tip.computed;
+  }
+
+  /**
+   * Which drawn parts lie on the paths ``focus`` (the page data's focus: node, outputs, nodes, edges)
+   * highlights: {nodes: {name: true or false}, edges: {edgeKey: true or false}}; an output's arrow to
+   * nowhere is on them where its node is one of the outputs. Null without a focus.
+   */
+  function focusing(focus, nodes, edges) {
+    if (!focus) return null;
+    var onNodes = {}, onEdges = {}, result = {nodes: {}, edges: {}};
+    focus.nodes.forEach(function (name) { onNodes[name] = true; });
+    focus.edges.forEach(function (edge) { onEdges[edgeKey(edge.source, edge.target)] = true; });
+    nodes.forEach(function (name) { result.nodes[name] = name in onNodes; });
+    edges.forEach(function (edge) {
+      var target = edge.target === undefined ? null : edge.target;
+      var key = edgeKey(edge.source, target);
+      result.edges[key] = target === null ? focus.outputs.indexOf(edge.source) >= 0 : key in onEdges;
+    });
+    return result;
   }
 
   /** Whether the quiz asks a question at ``step`` (a backward step whose gradient has one element). */
@@ -259,6 +291,30 @@
       }
       edgeElements[key].push(element);
     });
+    // Each node's tooltip, told no further than the step shown: the data's texts before the node's
+    // gradient, the diagram's own (which holds the gradient) after.
+    var tips = {}, links = {}, gradedTips = {};
+    (data.tooltips || []).forEach(function (tip) { tips[tip.node] = tip; });
+    Object.keys(nodeElements).forEach(function (name) {
+      var link = nodeElements[name].querySelector("a");
+      if (link && name in tips) {
+        links[name] = link;
+        gradedTips[name] = link.getAttributeNS(XLINKNS, "title");
+      }
+    });
+    // focus=: the parts on the paths from the output to the focused node stand out, the rest fade.
+    var focused = focusing(data.focus, Object.keys(nodeElements), edges);
+    if (focused) {
+      Object.keys(focused.nodes).forEach(function (name) {
+        nodeElements[name].classList.add(focused.nodes[name] ? "focus-on" : "focus-off");
+      });
+      Object.keys(focused.edges).forEach(function (key) {
+        edgeElements[key].forEach(function (element) {
+          element.classList.add(focused.edges[key] ? "focus-on" : "focus-off");
+        });
+      });
+      document.body.dataset.focus = data.focus.node;
+    }
     var quiz = Boolean(settings.quiz);
     var planned = plan(steps, Object.keys(nodeElements), edges, {quiz: quiz});
     var answers = {}, asking = false;  // the quiz's answers by step; whether this step's question is open
@@ -355,6 +411,10 @@
         var element = nodeElements[node.name];
         element.classList.toggle("pending", node.pending);
         element.classList.toggle("graded", node.graded);
+        if (node.name in links) {
+          if (asking && node.name === now.node) node.told = false;  // the question asks for it
+          links[node.name].setAttributeNS(XLINKNS, "xlink:title", tooltip(tips[node.name], gradedTips[node.name], node));
+        }
       });
       seen.edges.forEach(function (edge) {
         var elements = edgeElements[edgeKey(edge.source, edge.target)];
@@ -463,7 +523,7 @@
       var keys = {ArrowRight: function () { step(1); }, ArrowLeft: function () { step(-1); },
         Home: function () { pause(); show(0); }, End: function () { pause(); show(steps.length - 1); },
         " ": toggle, "+": function () { zoom(1); }, "=": function () { zoom(1); }, "-": function () { zoom(-1); },
-        f: function () { zoom(0); }};
+        f: function () { zoom(0); }, F: function () { zoom(0); }};
       if (keys[event.key]) { event.preventDefault(); keys[event.key](); }
     });
     window.addEventListener("resize", fit);
@@ -486,6 +546,8 @@
     following: following,
     replayFrom: replayFrom,
     asks: asks,
+    tooltip: tooltip,
+    focusing: focusing,
     judge: judge,
     score: score,
     stepFromAddress: stepFromAddress,

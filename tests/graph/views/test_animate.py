@@ -432,7 +432,7 @@ def test_a_graph_of_three_hundred_gates_makes_a_page_of_about_a_megabyte(tmp_pat
     path = animate(g, tmp_path / "mlp.html")
     seconds = time.perf_counter() - start
     size = path.stat().st_size
-    assert size < 1.6e6, f"{size / 1e6:.2f} MB"
+    assert size < 1.7e6, f"{size / 1e6:.2f} MB"  # 1.59 MB, of which 0.13 MB the tooltips before each node's steps
     assert seconds < 20
     _, data = page_parts(path.read_text())
     assert len(data["steps"]) == sum(node.value is not None for node in g.nodes) + sum(

@@ -9,6 +9,7 @@ on any request that leaves the file.
 import io
 import shutil
 
+import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import sync_playwright
@@ -427,3 +428,119 @@ def test_zoom_buttons_and_keys_scale_the_drawing_and_fit_shows_it_whole(open_pag
     stage = page.eval_on_selector("#stage", "stage => [stage.clientWidth, stage.clientHeight]")
     assert box[0] <= stage[0] and box[1] <= stage[1] + 1
     assert box[0] >= stage[0] - 20 or box[1] >= stage[1] - 20  # as large as fits, one side touching
+
+
+# -- focus=, tooltips, fitting an MLP ------------------------------------------------------------------------
+
+
+def test_a_focus_page_fades_what_is_off_the_paths_and_draws_the_paths_thick(open_page, folder):
+    page = open_page(small_mlp().animate(folder / "focus.html", focus="W1").as_uri())
+    assert page.evaluate("document.body.dataset.focus") == "W1"
+    assert "focus: the 1 path from W1 to loss" in page.inner_text("#summary")
+    page.keyboard.press("End")  # every node computed: what is left faint is the focus's fading alone
+    on = page.eval_on_selector_all(".gg-node.focus-on", "nodes => nodes.map(n => n.dataset.node)")
+    off = page.eval_on_selector_all(".gg-node.focus-off", "nodes => nodes.map(n => n.dataset.node)")
+    assert sorted(on) == ["A1", "W1", "linear_1", "linear_2", "loss"]
+    assert sorted(off) == ["W2", "X", "Y", "b1", "b2"]
+    opacity = "elements => elements.map(e => Number(getComputedStyle(e).opacity))"
+    assert set(page.eval_on_selector_all(".gg-node.focus-off:not(.current)", opacity)) == {0.3}
+    assert set(page.eval_on_selector_all(".gg-node.focus-on", opacity)) == {1}
+    widths = page.eval_on_selector_all(
+        ".gg-edge.focus-on:not(.gg-edge-label) path", "paths => paths.map(p => getComputedStyle(p).strokeWidth)"
+    )
+    assert widths and set(widths) == {"3px"}
+    faded_edges = page.eval_on_selector_all(".gg-edge.focus-off", "edges => edges.map(e => e.dataset.source)")
+    assert {"X", "b1", "W2", "b2", "Y"} == set(faded_edges)
+    page.keyboard.press("Home")  # pending and off the paths: fainter still
+    assert set(page.eval_on_selector_all(".gg-node.focus-off.pending", opacity)) == {0.08}
+
+
+def test_the_focused_nodes_backward_step_writes_the_sum_over_paths(open_page, folder):
+    page = open_page(first_circuit().animate(folder / "focus_x.html", focus="x").as_uri())
+    page.keyboard.press("End")
+    page.keyboard.press("ArrowLeft")  # x's backward step, before y's
+    assert current(page)[0] == "x"
+    detail = page.inner_text("#detail")
+    assert "  x → q → f   ∂q/∂x · ∂f/∂q = 1 · z = 1 × -4 = -4" in detail
+    assert detail.endswith("the backward pass computed dL/dx = -4: the same")
+
+
+def test_tooltips_are_never_ahead_of_the_step(open_page, pages):
+    page = open_page(pages["circuit"])
+
+    def tip(name: str) -> str:
+        return page.eval_on_selector(
+            f"{node(name)} a", "a => a.getAttributeNS('http://www.w3.org/1999/xlink', 'title')"
+        )
+
+    assert tip("x") == "x: input\nvalue -2"
+    assert tip("f").splitlines()[1:3] == ["∂f/∂q = z", "∂f/∂z = q"] and "\nvalue " not in tip("f")
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")  # f's forward step
+    assert tip("f").endswith("value -12") and "∂f/∂q = z = -4" in tip("f")
+    assert "grad" not in tip("q").split("\n")[-1]
+    page.keyboard.press("ArrowRight")  # f's backward step
+    assert tip("f").endswith("value -12\ngrad 1") and not tip("z").endswith("grad 3")
+    page.keyboard.press("ArrowRight")  # z's
+    assert tip("z") == "z: input\nvalue -4\ngrad 3" and tip("x") == "x: input\nvalue -2"
+    page.keyboard.press("Home")
+    assert tip("z") == "z: input" and "\nvalue " not in tip("f")
+
+
+def test_a_quiz_tooltip_keeps_the_gradient_it_asks_for(open_page, folder):
+    page = open_page(first_circuit().animate(folder / "quiz_tips.html", quiz=True).as_uri())
+    page.goto(page.url.split("#")[0] + "#step=7")  # z's backward step: a question
+    page.reload()
+    assert page.evaluate("document.body.dataset.asking") == "true"
+    told = page.eval_on_selector(f"{node('z')} a", "a => a.getAttributeNS('http://www.w3.org/1999/xlink', 'title')")
+    assert told == "z: input\nvalue -4"
+    page.fill("#answer", "3")
+    page.click("#check")
+    told = page.eval_on_selector(f"{node('z')} a", "a => a.getAttributeNS('http://www.w3.org/1999/xlink', 'title')")
+    assert told == "z: input\nvalue -4\ngrad 3"
+
+
+def test_fit_shows_a_whole_mlp_in_a_1280_by_720_window(browser, tmp_path):
+    from models import MLP
+
+    model = MLP([4, 16, 16, 3], seed=0, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    model.loss(rng.normal(size=(8, 4)), rng.integers(0, 3, size=8))
+    model.backward()
+    url = model.graph.animate(tmp_path / "mlp.html").as_uri()
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.goto(url)
+
+        def fitted() -> bool:
+            drawing = page.eval_on_selector(
+                "#stage svg", "svg => { var r = svg.getBoundingClientRect(); return [r.x, r.y, r.right, r.bottom]; }"
+            )
+            stage = page.eval_on_selector(
+                "#stage", "s => { var r = s.getBoundingClientRect(); return [r.x, r.y, r.right, r.bottom]; }"
+            )
+            inside = drawing[0] >= stage[0] - 1 and drawing[1] >= stage[1] - 1
+            inside = inside and drawing[2] <= stage[2] + 1 and drawing[3] <= stage[3] + 1
+            unscrolled = page.eval_on_selector(
+                "#stage", "s => s.scrollWidth <= s.clientWidth + 1 && s.scrollHeight <= s.clientHeight + 1"
+            )
+            return inside and unscrolled and stage[0] >= 0 and stage[2] <= 1280 and stage[3] <= 720
+
+        page.click("#zoom-in")
+        page.click("#zoom-in")
+        assert not fitted()  # zoomed in, the drawing runs off the stage
+        page.click("#fit")
+        assert fitted()
+        page.click("#zoom-in")
+        page.keyboard.press("f")
+        assert fitted()
+        page.click("#zoom-in")
+        assert not fitted()
+        page.keyboard.press("F")  # a capital F (Shift, or Caps Lock) too, as the help line writes it
+        assert fitted()
+        shot = tmp_path / "mlp_fit.png"
+        page.screenshot(path=str(shot))
+        assert Image.open(shot).size == (1280, 720)
+    finally:
+        context.close()

@@ -58,7 +58,15 @@ import numpy as np
 
 from graph.errors import GraphvizNotFoundError
 from graph.views.record import LastPass
-from graph.views.text import chain_rule, fan_out_sum, local_formula, node_formulas, value_lines
+from graph.views.text import (
+    chain_rule,
+    contents_lines,
+    fan_out_sum,
+    local_formula,
+    node_formulas,
+    value_lines,
+    wrapped,
+)
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -599,16 +607,13 @@ def _node_tooltip(last: LastPass, node: Node, style: _Style) -> str:
 
 
 def _box_attributes(last: LastPass, scope: str, members: list[Node], theme: Theme) -> tuple[dict[str, str], _Note]:
-    gates = [node.gate for node in members if node.gate is not None]
-    symbols = list(dict.fromkeys(str(gate.symbol) for gate in gates))
-    parameters = [node for node in members if node.kind == "parameter"]
-    rows = [("gg-name", f"<b>{_html(scope)}</b>")]
-    summary = f"{len(gates)} gate{'s' if len(gates) != 1 else ''}: {', '.join(symbols)}" if gates else "no gates"
-    rows.append(("gg-note", f'<font point-size="9" color="{theme.note}">{_html(summary)}</font>'))
-    if parameters:
-        count = sum(int(np.size(last.held(node))) for node in parameters)
-        names = ", ".join(node.name for node in parameters)
-        rows.append(("gg-note", f'<font point-size="9" color="{theme.note}">{_html(names)} ({count} numbers)</font>'))
+    """A collapsed scope's box: its name, then its gates by kind and its parameters by shape, no line wider than
+    ``LINE_WIDTH`` characters whatever the scope holds."""
+    kinds = [str(node.gate.symbol) for node in members if node.gate is not None]
+    parameters = [(node.name, np.shape(last.held(node))) for node in members if node.kind == "parameter"]
+    rows = [("gg-name", f"<b>{_html(wrapped([scope])[0])}</b>")]
+    for line in contents_lines(kinds, parameters):
+        rows.append(("gg-note", f'<font point-size="9" color="{theme.note}">{_html(line)}</font>'))
     contents = [f"{node.name}: {node.kind if node.gate is None else type(node.gate).__name__}" for node in members]
     tooltip = "\n".join([f"{scope}: {len(members)} nodes", *contents])
     label = _table(rows)

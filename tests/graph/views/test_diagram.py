@@ -236,7 +236,7 @@ def test_dot_text_is_byte_identical_for_the_same_graph():
 
 
 def test_scopes_become_nested_clusters():
-    source = to_dot(layered()).source
+    source = to_dot(layered(), rows=1).source
     clusters = re.findall(r"subgraph (cluster_\w+) \{", source)
     assert clusters == ["cluster_net", "cluster_net_2f_layer1", "cluster_net_2f_layer2", "cluster_loss"]
     net = source[source.index("subgraph cluster_net {") :]

@@ -1069,7 +1069,8 @@ def _continue_rows(
             tree.add(None, onward[tail], {"label": label.html, "shape": "plaintext", "style": "solid", **_TIGHT})
             row_of[onward[tail]] = row_of[tail]
             dot.notes[onward[tail]] = _Note(["gg-continued"], {"continues": name}, label.texts)
-            statements.append((f"{onward[tail]}i", tail, onward[tail], {"tooltip": attributes["tooltip"]}))
+            drawn_as = {key: value for key, value in attributes.items() if key != "arrowhead"}  # the edge's look
+            statements.append((f"{onward[tail]}i", tail, onward[tail], drawn_as))
             dot.notes[f"{onward[tail]}i"] = dot.notes[statement]
         if (tail, row) not in again:
             again[tail, row] = f"g{len(again)}"

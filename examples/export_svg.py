@@ -16,7 +16,7 @@ that flowed forward (green, above the line) and the gradient that flowed back
 - patterns.svg: f = 2 (x y + max(z, w)) at x = 3, y = -4, z = 2, w = -1, where add
   distributes, max routes and mul switches (hover over a gate to read which);
 - mlp.svg and mlp_collapsed.svg: a 3-4-4-1 MLP on a batch of 4, one cluster per
-  layer, then each layer drawn as one box.
+  layer in rows that fit a slide, then each layer drawn as one box.
 
 The backward pass of the neuron is also printed in words (``g.explain()``).
 ``--large`` also draws a micrograd-style MLP of scalar gates (4-30-30-1,

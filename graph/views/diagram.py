@@ -8,7 +8,9 @@ it (green, above) and the gradient that flowed back (red, below), as soon as
 a forward or a backward has run. Only the last forward and backward are
 shown: a node the last forward did not run is drawn without values. Scopes
 (``with g.scope("layer1"):``) become clusters, which ``collapse=True`` draws
-as one box each.
+as one box each (its gates counted by kind, its parameters by name and shape,
+no line longer than :data:`graph.views.text.LINE_WIDTH` characters). A
+network's top-level scopes are laid out in rows that fit a slide (``rows=``).
 
 The DOT text needs no program and is byte-identical for the same graph, so it
 can be tested; SVG, PNG and PDF need Graphviz's ``dot``.
@@ -23,6 +25,9 @@ finds them without knowing colours or Graphviz's ids:
     One node of the graph; ``data-kind`` is input, parameter, constant or gate.
 ``<g class="node gg-box" data-scope="net">``
     A collapsed scope (``collapse=``), drawn as one box.
+``<g class="node gg-continued" data-continues="A1">``
+    Where a network is drawn in rows: the "→ next row" that ends an edge
+    leaving its row, and the dashed copy of its source that starts the next.
 ``<g class="node gg-legend">``
     The legend (``legend=True``), its lines ``gg-legend-value``,
     ``gg-legend-grad``, ``gg-legend-local`` and, with ``focus=``, ``gg-legend-focus``.
@@ -47,11 +52,14 @@ Element ids are Graphviz's statement names and carry no meaning.
 
 from __future__ import annotations
 
+import functools
 import html
+import itertools
 import os
+import re
 import shutil
 import xml.etree.ElementTree as ET
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -62,7 +70,16 @@ import numpy as np
 from graph.errors import GraphvizNotFoundError
 from graph.views.focus import Focus, focus_on
 from graph.views.record import LastPass
-from graph.views.text import chain_rule, fan_out_sum, local_formula, node_formulas, node_tooltip, value_lines
+from graph.views.text import (
+    chain_rule,
+    contents_lines,
+    fan_out_sum,
+    local_formula,
+    node_formulas,
+    node_tooltip,
+    value_lines,
+    wrapped,
+)
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -193,6 +210,9 @@ def _emphasise(attributes: dict[str, str], classes: list[str], theme: Theme, on:
 
 
 _SCOPE_SHAPE = "folder"
+# Graphviz's spacing between nodes in a rank and between ranks, in inches; compact: the animation's layout.
+_SPACING = {"nodesep": "0.35", "ranksep": "0.6"}
+_COMPACT = {"nodesep": "0.2", "ranksep": "0.25"}
 _TIGHT = {"width": "0", "height": "0"}
 # Where an edge enters and leaves its label node, for each direction of the drawing.
 _PORTS = {"LR": ("w", "e"), "RL": ("e", "w"), "TB": ("n", "s"), "BT": ("s", "n")}
@@ -213,6 +233,7 @@ def to_dot(
     theme: str = "light",
     legend: bool = False,
     focus: Node | str | None = None,
+    rows: int | None = None,
 ) -> graphviz.Digraph:
     """The graph as a ``graphviz.Digraph`` drawn like the lecture's circuits.
 
@@ -260,6 +281,14 @@ def to_dot(
         started from) back to this node: their nodes and edges drawn thicker,
         everything else in faded colours, in every theme. A collapsed box is
         highlighted where a path runs through it.
+    rows : int, optional
+        Lay the top-level scopes (a network's layers) out in this many rows,
+        read like lines of text: each row starts at the left and the edge
+        from one row's end to the next row's start wraps round. By default
+        (left to right) as many rows as make the drawing fit a 16:9 slide
+        largest, judged from the length of its text; one row, as for a graph
+        without scopes, lays every layer on one line. Down the page (TB, BT)
+        the default is one column; ``rows=`` gives columns.
 
     Returns
     -------
@@ -290,10 +319,12 @@ def to_dot(
     """
     if rankdir not in _PORTS:
         raise ValueError(f"rankdir must be one of {', '.join(_PORTS)}, got {rankdir!r}")
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
+        raise ValueError(f"rows must be a positive whole number of rows, or None to fit a slide; got {rows!r}")
     style = _Style(values, grads, explain, local_gradients, precision, max_elements, rankdir, _theme(theme))
     if focus is not None:
         style.focus = focus_on(graph, focus)
-    dot = _draw(LastPass(graph), style, collapse, compact)
+    dot = _draw(LastPass(graph), style, collapse, compact, rows)
     if legend:
         _add_legend(dot, style, "out0" if graph.outputs else None)  # out0: the first output's arrow's end
     return dot
@@ -527,7 +558,7 @@ class _Edge:
         self.uses: list[tuple[Node, int]] = []  # (gate node, argument position) this edge feeds
 
 
-def _draw(last: LastPass, style: _Style, collapse, compact: bool) -> _Diagram:
+def _draw(last: LastPass, style: _Style, collapse, compact: bool, rows: int | None) -> _Diagram:
     """The diagram of the last pass, every statement noted for the SVG."""
     nodes = list(last.graph)
     boxes = _collapsed_scopes(nodes, collapse)
@@ -546,7 +577,7 @@ def _draw(last: LastPass, style: _Style, collapse, compact: bool) -> _Diagram:
 
     dot = _Diagram(name="gategraph")
     # ordering=in keeps a gate's arguments in order, top to bottom: x above y in x - y.
-    spacing = {"nodesep": "0.2", "ranksep": "0.25"} if compact else {"nodesep": "0.35", "ranksep": "0.6"}
+    spacing = _COMPACT if compact else _SPACING
     theme = style.theme
     dot.attr(rankdir=style.rankdir, fontname="Helvetica", newrank="true", ordering="in", **spacing)
     if theme.background != "white":
@@ -607,7 +638,10 @@ def _draw(last: LastPass, style: _Style, collapse, compact: bool) -> _Diagram:
         statements.append((f"{middle}i", tail, f"{middle}:{into}", {"arrowhead": "none", **line}))
         statements.append((f"{middle}o", f"{middle}:{out_of}", head, line))
         dot.notes[f"{middle}i"] = dot.notes[f"{middle}o"] = _Note(classes, ends)
-    tree.emit(dot, theme)
+    row_of = _rows(nodes, ids, box_of, tree, statements, rows, style.across, spacing)
+    _continue_rows(dot, tree, statements, row_of, style)
+    tree.emit(dot, theme, row_of)
+    _anchor_rows(dot, statements, row_of)
     for statement, tail, head, attributes in statements:
         dot.edge(tail, head, id=statement, **attributes)
     return dot
@@ -672,16 +706,13 @@ def _node_tooltip(last: LastPass, node: Node, style: _Style) -> str:
 
 
 def _box_attributes(last: LastPass, scope: str, members: list[Node], theme: Theme) -> tuple[dict[str, str], _Note]:
-    gates = [node.gate for node in members if node.gate is not None]
-    symbols = list(dict.fromkeys(str(gate.symbol) for gate in gates))
-    parameters = [node for node in members if node.kind == "parameter"]
-    rows = [("gg-name", f"<b>{_html(scope)}</b>")]
-    summary = f"{len(gates)} gate{'s' if len(gates) != 1 else ''}: {', '.join(symbols)}" if gates else "no gates"
-    rows.append(("gg-note", f'<font point-size="9" color="{theme.note}">{_html(summary)}</font>'))
-    if parameters:
-        count = sum(int(np.size(last.held(node))) for node in parameters)
-        names = ", ".join(node.name for node in parameters)
-        rows.append(("gg-note", f'<font point-size="9" color="{theme.note}">{_html(names)} ({count} numbers)</font>'))
+    """A collapsed scope's box: its name, then its gates by kind and its parameters by shape, no line wider than
+    ``LINE_WIDTH`` characters whatever the scope holds."""
+    kinds = [str(node.gate.symbol) for node in members if node.gate is not None]
+    parameters = [(node.name, np.shape(last.held(node))) for node in members if node.kind == "parameter"]
+    rows = [("gg-name", f"<b>{_html(wrapped([scope])[0])}</b>")]
+    for line in contents_lines(kinds, parameters):
+        rows.append(("gg-note", f'<font point-size="9" color="{theme.note}">{_html(line)}</font>'))
     contents = [f"{node.name}: {node.kind if node.gate is None else type(node.gate).__name__}" for node in members]
     tooltip = "\n".join([f"{scope}: {len(members)} nodes", *contents])
     label = _table(rows)
@@ -870,8 +901,31 @@ class _ScopeTree:
             tree = tree.children[part]
         tree.items.append(("node", node_id, attributes))
 
-    def emit(self, dot: graphviz.Digraph, theme: Theme, path: str = "") -> None:
-        for kind, name, attributes in self.items:
+    def labels(self) -> dict[str, str]:
+        """Every node statement's label, by id, at any depth."""
+        found = {name: attributes["label"] for kind, name, attributes in self.items if kind == "node"}
+        for child in self.children.values():
+            found.update(child.labels())
+        return found
+
+    def emit(self, dot: graphviz.Digraph, theme: Theme, row_of: dict[str, int] | None = None, path: str = "") -> None:
+        """The clusters and nodes, each top-level item inside its row's invisible cluster where ``row_of`` says."""
+        if row_of:
+            for row in sorted(set(row_of.values())):
+                with dot.subgraph(name=f"cluster__row{row}") as cluster:  # "__" is in no _cluster_id
+                    cluster.attr(style="invis", label="")
+                    items = [item for item in self.items if row_of[self._first(item)] == row]
+                    self.emit_items(cluster, theme, items, path)
+        else:
+            self.emit_items(dot, theme, self.items, path)
+
+    def _first(self, item: tuple[str, str, dict]) -> str:
+        """A node statement's id, or the id of the first node inside a scope."""
+        kind, name, _ = item
+        return name if kind == "node" else next(iter(self.children[name].labels()))
+
+    def emit_items(self, dot: graphviz.Digraph, theme: Theme, items: list[tuple[str, str, dict]], path: str) -> None:
+        for kind, name, attributes in items:
             if kind == "node":
                 dot.node(name, id=name, **attributes)
                 continue
@@ -885,12 +939,252 @@ class _ScopeTree:
                     fontsize="11",
                     tooltip=_plain(full),
                 )
-                self.children[name].emit(cluster, theme, full)
+                self.children[name].emit(cluster, theme, None, full)
 
 
 def _cluster_id(scope: str) -> str:
     """A DOT identifier for a scope path: letters and digits kept, anything else as its code point."""
     return "".join(ch if ch.isascii() and ch.isalnum() else f"_{ord(ch):x}_" for ch in scope)
+
+
+# -- rows: the layers of a network read like lines of text ----------------------------------------
+
+# The box a drawing is fitted into when choosing its rows: a 16:9 slide, in points.
+_SLIDE = (1280.0, 720.0)
+# Room a row takes beyond its nodes: its clusters' margins and labels, in points.
+_ROW_MARGIN = 36.0
+
+
+def _rows(
+    nodes: list[Node],
+    ids: dict[str, str],
+    box_of: dict[str, str | None],
+    tree: _ScopeTree,
+    statements: list[tuple[str, str, str, dict]],
+    rows: int | None,
+    across: bool,
+    spacing: dict[str, str],
+) -> dict[str, int]:
+    """The row of each node statement, by id; empty where the drawing is one row.
+
+    The top-level scopes, in the order their first node was created, are
+    cut into consecutive runs, one run a row: ``rows`` of them, or as many as
+    fit the drawing largest into a slide. A gate in no scope goes with the
+    last scope created before it, an input with the first scope that uses it,
+    an edge's label with the edge's head and an output's arrow with the output.
+    """
+    scopes: list[str] = []  # the top-level scopes, in order
+    group: dict[str, int] = {}  # node statement -> its top-level scope's index
+    for node in nodes:
+        node_id, scope = ids[node.name], (box_of[node.name] or node.scope or "").split("/")[0]
+        if scope:
+            if scope not in scopes:
+                scopes.append(scope)
+            group[node_id] = scopes.index(scope)
+        elif node.gate is not None and scopes:
+            group[node_id] = len(scopes) - 1
+    if len(scopes) < 2 or rows == 1 or (rows is None and not across):
+        return {}
+    edges: list[tuple[str, str, str | None]] = []  # (tail, head, label node) of each drawn edge
+    halves: dict[str, list[str]] = {}  # label node -> [tail, head]
+    for statement, tail, head, _ in statements:
+        tail, head = tail.partition(":")[0], head.partition(":")[0]
+        if statement.endswith("i"):  # tail -> label, then (statement "...o") label -> head
+            halves[head] = [tail, ""]
+        elif statement.endswith("o"):
+            halves[tail][1] = head
+        else:
+            edges.append((tail, head, None))
+    edges += [(tail, head, label) for label, (tail, head) in halves.items()]
+    uses: dict[str, list[int]] = {}
+    for tail, head, _ in edges:
+        if tail not in group and head in group:
+            uses.setdefault(tail, []).append(group[head])
+    group.update((tail, min(found)) for tail, found in uses.items())
+    for tail, head, label in edges:
+        if head not in group:  # an output's arrow to nowhere
+            group[head] = group.get(tail, 0)
+        if label:
+            group[label] = group[head]
+    labels = tree.labels()
+    group.update((node_id, 0) for node_id in labels if node_id not in group)
+    links = [(tail, label or head) for tail, head, label in edges] + [
+        (label, head) for _, head, label in edges if label
+    ]
+    members: list[list[str]] = [[] for _ in scopes]
+    for node_id, index in group.items():
+        members[index].append(node_id)
+    heights = [_extent(part, labels, links, spacing).height for part in members]
+
+    @functools.cache
+    def size(start: int, end: int) -> _Extent:
+        """A row of scopes ``start`` to ``end``: as long as its longest chain; its clusters' rank ranges overlap,
+        so Graphviz stacks them, while boxes sit side by side."""
+        width = _extent([node_id for part in members[start:end] for node_id in part], labels, links, spacing).width
+        stacked = sum(heights[index] for index in range(start, end) if scopes[index] in tree.children)
+        return _Extent(width, max(stacked, *heights[start:end]))
+
+    cuts = _cuts(len(scopes), size, rows)
+    row_of_scope = [sum(1 for cut in cuts if cut <= index) for index in range(len(scopes))]
+    return {node_id: row_of_scope[index] for node_id, index in group.items()} if cuts else {}
+
+
+class _Extent(NamedTuple):
+    """How wide and high a part of the drawing will be, estimated from its text, in points."""
+
+    width: float
+    height: float
+
+
+def _extent(node_ids: list[str], labels: dict[str, str], links: list[tuple[str, str]], spacing) -> _Extent:
+    """The longest chain of labels along the ranks, and the tallest stack of them across, of ``node_ids``."""
+    inside = set(node_ids)
+    ranksep, nodesep = float(spacing["ranksep"]) * 72, float(spacing["nodesep"]) * 72
+    before: dict[str, list[str]] = {node_id: [] for node_id in node_ids}
+    for tail, head in links:
+        if tail in inside and head in inside:
+            before[head].append(tail)
+    reach: dict[str, float] = {}  # from the left edge to a node's right side
+    rank: dict[str, int] = {}
+    for node_id in _in_order(before):
+        width, _ = _text_size(labels[node_id])
+        reach[node_id] = width + max((reach[tail] + ranksep for tail in before[node_id]), default=0.0)
+        rank[node_id] = max((rank[tail] + 1 for tail in before[node_id]), default=0)
+    stacks: dict[int, float] = {}
+    for node_id, index in rank.items():
+        stacks[index] = stacks.get(index, -nodesep) + _text_size(labels[node_id])[1] + nodesep
+    return _Extent(max(reach.values(), default=0.0), max(stacks.values(), default=0.0))
+
+
+def _in_order(before: dict[str, list[str]]) -> list[str]:
+    """The node ids with each after those before it (the drawing is acyclic)."""
+    done: dict[str, None] = {}
+
+    def visit(node_id: str) -> None:
+        stack = [(node_id, iter(before[node_id]))]
+        while stack:
+            current, pending = stack[-1]
+            tail = next((item for item in pending if item not in done), None)
+            if tail is None:
+                done[current] = None
+                stack.pop()
+            else:
+                stack.append((tail, iter(before[tail])))
+
+    for node_id in before:
+        if node_id not in done:
+            visit(node_id)
+    return list(done)
+
+
+def _text_size(label: str) -> _Extent:
+    """A label's size from its lines of text: about 6 points a character and 13 a line, plus a node's margin."""
+    text = re.sub(r"<br/>|</tr>", "\n", label)
+    lines = [html.unescape(line) for line in re.sub(r"<[^>]*>", "", text).splitlines() if line.strip()]
+    return _Extent(6.0 * max(map(len, lines), default=0) + 16, 13.0 * len(lines) + 10)
+
+
+def _cuts(count: int, size: Callable[[int, int], _Extent], rows: int | None) -> list[int]:
+    """Where rows start, as indexes of the scopes that start them: ``rows`` rows, or the count that fits best.
+
+    Each count of rows cuts the ``count`` scopes where the widest row is
+    narrowest. The count kept is the fewest that fit a slide with the text
+    at its size or larger, or where none does, the one that draws it
+    largest. ``size(start, end)`` is the size of a row of scopes ``start`` to ``end``.
+    """
+    best: tuple[float, list[int]] = (0.0, [])
+    for number in [min(rows, count)] if rows else range(1, count + 1):
+        cuts = _narrowest(count, number, lambda start, end: size(start, end).width)
+        spans = [size(start, end) for start, end in itertools.pairwise([0, *cuts, count])]
+        width = max(span.width for span in spans)
+        height = sum(span.height + _ROW_MARGIN for span in spans)
+        scale = min(_SLIDE[0] / width, _SLIDE[1] / height)
+        if scale > best[0]:
+            best = (scale, cuts)
+        if scale >= 1:
+            break
+    return best[1]
+
+
+def _narrowest(count: int, number: int, width: Callable[[int, int], float]) -> list[int]:
+    """The ``number - 1`` cuts of ``count`` scopes into consecutive rows that make the widest row narrowest."""
+    # widest[end]: for the first `end` scopes in the rows so far, the narrowest widest row and its cuts
+    widest: list[tuple[float, list[int]]] = [(width(0, end) if end else 0.0, []) for end in range(count + 1)]
+    for _ in range(1, number):
+        widest = [
+            min(
+                ((max(widest[cut][0], width(cut, end)), [*widest[cut][1], cut]) for cut in range(1, end)),
+                default=widest[end],
+            )
+            for end in range(count + 1)
+        ]
+    return widest[count][1]
+
+
+def _continue_rows(
+    dot: _Diagram, tree: _ScopeTree, statements: list[tuple[str, str, str, dict]], row_of: dict[str, int], style: _Style
+) -> None:
+    """Break each edge from one row into a later one: it leaves its row for "→ next row" ("→ next column" down
+    the page), and the row it enters starts with the node it comes from again, dashed, as the first row starts
+    with the inputs.
+
+    An edge drawn across the rows would wind between the layers' clusters.
+    """
+    if not row_of:
+        return
+    theme, onward_text = style.theme, "→ next row" if style.across else "→ next column"
+    again: dict[tuple[str, int], str] = {}  # (node statement, row) -> its copy starting that row
+    onward: dict[str, str] = {}  # node statement -> its "→ next row"
+    for index, (statement, tail, head, attributes) in list(enumerate(statements)):
+        row = row_of[head.partition(":")[0]]
+        if row_of[tail.partition(":")[0]] == row:  # an edge between rows leaves a node, never a label's port
+            continue
+        name = next(iter(dot.notes[tail].data.values()))  # the node's name, or a box's scope
+        if tail not in onward:
+            onward[tail] = f"k{len(onward)}"
+            label = _table([("gg-note", f'<font point-size="9" color="{theme.note}">{onward_text}</font>')])
+            tree.add(None, onward[tail], {"label": label.html, "shape": "plaintext", "style": "solid", **_TIGHT})
+            row_of[onward[tail]] = row_of[tail]
+            dot.notes[onward[tail]] = _Note(["gg-continued"], {"continues": name}, label.texts)
+            drawn_as = {key: value for key, value in attributes.items() if key != "arrowhead"}  # the edge's look
+            statements.append((f"{onward[tail]}i", tail, onward[tail], drawn_as))
+            dot.notes[f"{onward[tail]}i"] = dot.notes[statement]
+        if (tail, row) not in again:
+            again[tail, row] = f"g{len(again)}"
+            label = _table([("gg-name", f"<b>{_html(name)}</b>")])
+            copy = {
+                "label": label.html,
+                "shape": "box",
+                "style": "rounded,dashed",
+                "color": theme.cluster,
+                "tooltip": _plain(f"{name}, drawn again where this row starts"),
+            }
+            tree.add(None, again[tail, row], copy)
+            row_of[again[tail, row]] = row
+            dot.notes[again[tail, row]] = _Note(["gg-continued"], {"continues": name}, label.texts)
+        statements[index] = (statement, again[tail, row], head, attributes)
+
+
+def _anchor_rows(dot: _Diagram, statements: list[tuple[str, str, str, dict]], row_of: dict[str, int]) -> None:
+    """Hold the rows in order, top to bottom, each starting at the left.
+
+    An invisible anchor per row, the anchors in one rank in order, each
+    before its row's first nodes: Graphviz orders the rows' clusters by them
+    (its own order of clusters follows no rule a caller can rely on).
+    """
+    if not row_of:
+        return
+    entered = {head.partition(":")[0] for _, _, head, _ in statements}
+    count = max(row_of.values()) + 1
+    with dot.subgraph(name="rows") as anchors:
+        anchors.attr(rank="same")
+        for row in range(count):
+            anchors.node(f"row{row}", shape="point", style="invis", width="0", height="0", label="")
+        for row in range(count - 1):
+            anchors.edge(f"row{row}", f"row{row + 1}", style="invis")
+    for node_id, row in row_of.items():
+        if node_id not in entered:
+            dot.edge(f"row{row}", node_id, style="invis")
 
 
 # -- text ----------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ its local-gradient formula per argument (:func:`expression`,
 :func:`local_formulas`, :func:`local_formula`, :func:`node_formulas`,
 :func:`argument_name`), a node's tooltip (:func:`node_tooltip`), the chain rule at one edge
 (:func:`chain_rule`) and along a path (:func:`path_product`), the sum at a
-fan-out (:func:`fan_out_sum`), and the outputs a caller asked for, as names (:func:`output_names`). The diagram, the
+fan-out (:func:`fan_out_sum`), the outputs a caller asked for, as names (:func:`output_names`), and what a
+collapsed scope holds in lines of bounded width (:func:`contents_lines`,
+:func:`wrapped`). The diagram, the
 explanation and the animation all write with these, so that they read alike.
 """
 
@@ -40,7 +42,17 @@ __all__ = [
     "path_product",
     "fan_out_sum",
     "output_names",
+    "LINE_WIDTH",
+    "wrapped",
+    "contents_lines",
 ]
+
+# The longest line written into a box that summarises many things: a diagram stays as wide whatever the model's size.
+LINE_WIDTH = 60
+# Kinds of gates, or shapes of parameters, written out before the rest are counted.
+_KINDS_SHOWN = 6
+# Parameters named one by one; more are counted by shape.
+_NAMED_PARAMETERS = 4
 
 
 def number(value: Any, precision: int = 4) -> str:
@@ -462,6 +474,89 @@ def output_names(graph: ComputationalGraph, outputs: Any) -> list[str]:
     if isinstance(outputs, (list, tuple)):
         return [graph[item].name for item in outputs]
     return [graph[outputs].name]
+
+
+def wrapped(items: Sequence[str], width: int = LINE_WIDTH) -> list[str]:
+    """``items`` as a comma-separated list in lines of at most ``width`` characters.
+
+    An item longer than a line is cut, its end written as "…".
+
+    Examples
+    --------
+    >>> wrapped(["W1 (64, 784)", "b1 (64,)", "W2 (10, 64)", "b2 (10,)"], width=24)
+    ['W1 (64, 784), b1 (64,),', 'W2 (10, 64), b2 (10,)']
+    >>> wrapped(["a" * 30], width=10)
+    ['aaaaaaaa…']
+    """
+    lines: list[str] = []
+    for position, item in enumerate(items):
+        text = item if len(item) <= width - 1 else item[: width - 2] + "…"
+        text += "," if position < len(items) - 1 else ""
+        if lines and len(lines[-1]) + 1 + len(text) <= width:
+            lines[-1] += " " + text
+        else:
+            lines.append(text)
+    return lines
+
+
+def contents_lines(
+    kinds: Sequence[str], parameters: Sequence[tuple[str, tuple[int, ...]]], width: int = LINE_WIDTH
+) -> list[str]:
+    """What a scope holds, in lines of at most ``width`` characters: gates by kind, parameters by name and shape.
+
+    Parameters
+    ----------
+    kinds : sequence of str
+        The symbol of each gate, one entry per gate (``"linear"``, ``"*"``).
+    parameters : sequence of (name, shape)
+        The parameters; up to four are named with their shapes, more are
+        counted by shape (``150 parameters: 150 × ()``).
+    width : int, default LINE_WIDTH
+
+    Examples
+    --------
+    >>> contents_lines(["linear", "relu"], [("W1", (64, 784)), ("b1", (64,))])
+    ['2 gates: linear, relu', 'W1 (64, 784), b1 (64,) · 50,240 numbers']
+    >>> contents_lines(["*"] * 120 + ["+"] * 120 + ["relu"] * 30, [(f"w{i}", ()) for i in range(150)])
+    ['270 gates: 120 *, 120 +, 30 relu', '150 parameters: 150 × () · 150 numbers']
+    >>> contents_lines([], [])
+    ['no gates']
+    """
+    counts = _counted(kinds)
+    if not kinds:
+        gates = ["no gates"]
+    elif len(counts) == len(kinds):  # each kind once: its name says enough
+        gates = _listed(f"{len(kinds)} gate{'s' if len(kinds) != 1 else ''}: ", list(counts), width)
+    else:
+        gates = _listed(f"{len(kinds)} gates: ", [f"{count} {kind}" for kind, count in counts.items()], width)
+    if not parameters:
+        return gates
+    numbers = f"{sum(int(np.prod(shape)) for _, shape in parameters):,} numbers"
+    if len(parameters) <= _NAMED_PARAMETERS:
+        held = wrapped([f"{name} {shape}" for name, shape in parameters], width)
+    else:
+        shapes = [f"{count} × {shape}" for shape, count in _counted([shape for _, shape in parameters]).items()]
+        held = _listed(f"{len(parameters)} parameters: ", shapes, width)
+    if len(held[-1]) + len(numbers) + 3 <= width:
+        held[-1] += f" · {numbers}"
+    else:
+        held.append(numbers)
+    return gates + held
+
+
+def _counted(items: Sequence[Any]) -> dict[Any, int]:
+    """How often each item occurs, in the order of first occurrence."""
+    counts: dict[Any, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return counts
+
+
+def _listed(head: str, items: list[str], width: int) -> list[str]:
+    """``head`` then the first few items, the rest counted: ``… (9 more)``; wrapped to ``width``."""
+    if len(items) > _KINDS_SHOWN:
+        items = [*items[:_KINDS_SHOWN], f"… ({len(items) - _KINDS_SHOWN} more)"]
+    return wrapped([head + items[0], *items[1:]], width)
 
 
 def _filled(gate: Gate, template: Sequence[str], output: str | None, inputs: Sequence[str] | None) -> list[str]:

@@ -236,7 +236,7 @@ def test_dot_text_is_byte_identical_for_the_same_graph():
 
 
 def test_scopes_become_nested_clusters():
-    source = to_dot(layered()).source
+    source = to_dot(layered(), rows=1).source
     clusters = re.findall(r"subgraph (cluster_\w+) \{", source)
     assert clusters == ["cluster_net", "cluster_net_2f_layer1", "cluster_net_2f_layer2", "cluster_loss"]
     net = source[source.index("subgraph cluster_net {") :]
@@ -252,8 +252,8 @@ def test_collapse_draws_each_top_level_scope_as_one_box():
     assert "W1" not in names and "Z2" not in names
     boxes = [n for n in nodes.values() if n["shape"] == "folder"]
     assert len(boxes) == 2  # net and loss
-    assert "<b>net</b>" in boxes[0]["label"] and "4 gates: linear, relu" in boxes[0]["label"]
-    assert "W1, b1, W2, b2 (26 numbers)" in boxes[0]["label"]
+    assert "<b>net</b>" in boxes[0]["label"] and "4 gates: 2 linear, 2 relu" in boxes[0]["label"]
+    assert "W1 (4, 3), b1 (4,), W2 (2, 4), b2 (2,) · 26 numbers" in boxes[0]["label"]
     assert [(t, h) for t, h, *_ in edges] == [("X", "net"), ("net", "loss"), ("loss", "out0")]
 
 
@@ -514,4 +514,4 @@ def test_collapsed_scopes_are_boxes_and_their_edges_name_the_scope():
         if "gg-edge" in classes
     }
     assert ("X", None, None, "net") in edges and (None, "net", None, "loss") in edges
-    assert ("gg-name", "net") in texts and ("gg-note", "4 gates: linear, relu") in texts
+    assert ("gg-name", "net") in texts and ("gg-note", "4 gates: 2 linear, 2 relu") in texts

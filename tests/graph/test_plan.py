@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import graph.builder as builder_module
+import graph.plan as plan_module
 from gates import AddGate, ExpGate, MultiplyGate, NegateGate
 from graph import ComputationalGraph
 from graph.errors import CycleError
@@ -125,6 +126,20 @@ def test_each_edge_of_the_digraph_has_attributes_of_its_own():
     assert g.dag.edges["y", total.name]["args"] == (1,)
     assert g.dag.edges[total.name, product.name]["args"] == (0,)
     assert g.dag.edges["x", product.name]["args"] == (1,)
+
+
+def test_a_plan_works_out_what_to_let_go_only_when_a_pass_keeps_nothing(monkeypatch):
+    calls = []
+    real = plan_module.last_reads
+    monkeypatch.setattr(plan_module, "last_reads", lambda steps, kept: calls.append(1) or real(steps, kept))
+    g = ComputationalGraph()
+    x = g.input("x")
+    (x * 2.0).tanh() + x
+    g.forward(x=1.0)
+    g.backward()
+    assert calls == []
+    assert g.forward(x=1.0, keep=False) == g.forward(x=1.0, keep=False) == np.tanh(2.0) + 1.0
+    assert calls == [1]  # once per plan
 
 
 def test_a_cycle_made_behind_the_builders_back_is_found_by_networkx_naming_its_nodes():

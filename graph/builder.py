@@ -296,7 +296,11 @@ class GraphBuilder:
                 dag = self._dag if self._dag is not None else digraph(self._nodes.values())
                 creation = {name: index for index, name in enumerate(self._nodes)}
                 self._order = [self._nodes[name] for name in topological_order(dag, creation)]
-                del dag  # freed here, while the collector is paused
+                if dag is not self._dag:
+                    # The sort leaves a degree view cached on the DiGraph that points back at it: a reference
+                    # cycle, which only the collector would free, traversing every dict of the DiGraph first.
+                    # Emptying it frees them here, by reference counting (100,000 gates: 1.6 -> 0.5 us per gate).
+                    dag.clear()
         return self._order
 
     def _add_leaf(self, name: str, kind: NodeKind, *, requires_grad: bool, value=None) -> Node:

@@ -13,6 +13,7 @@ slot. A forward step and a backward step name the same things the same way.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
@@ -127,13 +128,22 @@ class Plan:
     feeds: list[FeedRead]
     steps: list[ForwardStep]
     output_slots: tuple[int, ...]  # the slots of ``output_nodes``, in order
-    last_reads: dict[int, tuple[int, ...]]  # by step slot: the gate slots no later step reads, outputs excepted
     backward_plans: dict[Node, BackwardPlan] = field(default_factory=dict)  # by output node
 
     @property
     def outputs(self) -> tuple[str, ...]:
         """The outputs' names now."""
         return tuple([node.name for node in self.output_nodes])
+
+    @functools.cached_property
+    def last_reads(self) -> dict[int, tuple[int, ...]]:
+        """By step slot, the gate slots no later step reads, outputs excepted: see :func:`last_reads`.
+
+        Worked out by the first pass that keeps nothing (``forward(keep=False)``), not when the plan is
+        made: most plans never run one, and it was a third of making a plan (100,000 gates: 1.5 of 3.8 us
+        per gate).
+        """
+        return last_reads(self.steps, self.output_slots)
 
 
 def ancestors(nodes: Iterable[Node]) -> set[Node]:
@@ -180,15 +190,22 @@ def digraph(nodes: Iterable[Node]) -> nx.DiGraph:
     return dag
 
 
+# The attributes of an edge feeding the first or the second argument, the common cases. networkx copies an
+# edge's attributes into a dict of its own (DiGraph.add_edges_from), so every edge can be handed the same one:
+# one dict fewer made per edge (100,000 gates: 0.3 us per gate).
+_FIRST_ARGUMENT: dict[str, tuple[int, ...]] = {"args": (0,)}
+_SECOND_ARGUMENT: dict[str, tuple[int, ...]] = {"args": (1,)}
+
+
 def _edges(nodes: list[Node]) -> Iterator[tuple[str, str, dict[str, tuple[int, ...]]]]:
-    """Each edge once, with the argument positions it feeds; the common cases without a dict of their own."""
+    """Each edge once, with the argument positions it feeds; the common cases with shared attributes."""
     for node in nodes:
         inputs, name = node.inputs, node.name
         if len(inputs) == 1:
-            yield inputs[0].name, name, {"args": (0,)}
+            yield inputs[0].name, name, _FIRST_ARGUMENT
         elif len(inputs) == 2 and inputs[0] is not inputs[1]:
-            yield inputs[0].name, name, {"args": (0,)}
-            yield inputs[1].name, name, {"args": (1,)}
+            yield inputs[0].name, name, _FIRST_ARGUMENT
+            yield inputs[1].name, name, _SECOND_ARGUMENT
         else:  # no inputs, more than two, or one feeding several arguments (x * x)
             positions: dict[str, tuple[int, ...]] = {}
             for position, source in enumerate(inputs):
@@ -223,15 +240,16 @@ def topological_order(dag: nx.DiGraph, creation: Mapping[str, int]) -> list[str]
     ...
     graph.errors.CycleError: the graph has a cycle: x -> b -> x (2 nodes); rewire one of its gates
     """
+    order: list[str] = []
     try:
-        return [
-            name
-            for generation in nx.topological_generations(dag)
-            for name in sorted(generation, key=creation.__getitem__)
-        ]
+        for generation in nx.topological_generations(dag):
+            # A chain of gates is a generation per gate: calling sorted on each of those one-node generations
+            # was a fifth of the sort (100,000 gates: 4.1 -> 3.2 us per gate, measured with the collector paused).
+            order += sorted(generation, key=creation.__getitem__) if len(generation) > 1 else generation
     except nx.NetworkXUnfeasible:
         path = [source for source, _ in nx.find_cycle(dag)]
         raise CycleError(f"the graph has a cycle: {cycle_text(path)}; rewire one of its gates") from None
+    return order
 
 
 def cycle_through(dag: nx.DiGraph, node: str, sources: Iterable[str]) -> list[str] | None:
@@ -275,7 +293,7 @@ def forward_plan(nodes: list[Node], outputs: list[Node]) -> Plan:
         else:
             leaves.append(LeafRead(node, slot))
     output_slots = tuple(slots[node] for node in outputs)
-    return Plan(tuple(outputs), order, needed, leaves, feeds, steps, output_slots, last_reads(steps, output_slots))
+    return Plan(tuple(outputs), order, needed, leaves, feeds, steps, output_slots)
 
 
 def last_reads(steps: list[ForwardStep], kept: Iterable[int]) -> dict[int, tuple[int, ...]]:

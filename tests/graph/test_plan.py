@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import graph.builder as builder_module
+import graph.plan as plan_module
 from gates import AddGate, ExpGate, MultiplyGate, NegateGate
 from graph import ComputationalGraph
 from graph.errors import CycleError
@@ -99,6 +100,46 @@ def test_the_digraph_is_built_when_a_plan_is_made_not_while_building(monkeypatch
     x.exp()
     g.forward(x=1.0)
     assert built == [1, 1]
+
+
+def test_the_digraph_a_plan_sorts_is_emptied_after_it_and_the_one_asked_for_is_kept(monkeypatch):
+    made = []
+    real = builder_module.digraph
+    monkeypatch.setattr(builder_module, "digraph", lambda nodes: made.append(real(nodes)) or made[-1])
+    g = ComputationalGraph()
+    x = g.input("x")
+    x.exp() * x
+    g.forward(x=1.0)
+    assert len(made) == 1 and made[0].number_of_nodes() == 0  # its dicts freed now, not left to the collector
+    g.nodes[-1].exp()
+    kept = g.dag
+    g.forward(x=1.0)
+    assert g.dag is kept and kept.number_of_nodes() == 4
+
+
+def test_each_edge_of_the_digraph_has_attributes_of_its_own():
+    g = ComputationalGraph()
+    x, y = g.input("x"), g.input("y")
+    total = x + y
+    product = total * x
+    g.dag.edges["x", total.name]["args"] = (7,)
+    assert g.dag.edges["y", total.name]["args"] == (1,)
+    assert g.dag.edges[total.name, product.name]["args"] == (0,)
+    assert g.dag.edges["x", product.name]["args"] == (1,)
+
+
+def test_a_plan_works_out_what_to_let_go_only_when_a_pass_keeps_nothing(monkeypatch):
+    calls = []
+    real = plan_module.last_reads
+    monkeypatch.setattr(plan_module, "last_reads", lambda steps, kept: calls.append(1) or real(steps, kept))
+    g = ComputationalGraph()
+    x = g.input("x")
+    (x * 2.0).tanh() + x
+    g.forward(x=1.0)
+    g.backward()
+    assert calls == []
+    assert g.forward(x=1.0, keep=False) == g.forward(x=1.0, keep=False) == np.tanh(2.0) + 1.0
+    assert calls == [1]  # once per plan
 
 
 def test_a_cycle_made_behind_the_builders_back_is_found_by_networkx_naming_its_nodes():

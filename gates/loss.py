@@ -48,7 +48,8 @@ class _LossGate(Gate):
             count = np.size(losses) if self.reduction == "mean" else (np.shape(losses)[0] if np.ndim(losses) else 1)
             # 0 * nan is nan, PyTorch's mean of nothing, where 0 / 0 would warn or raise.
             self.scale = 1 / count if count else math.nan
-        return np.sum(losses) * self.scale if self.scale != 1 else np.sum(losses)
+        total = np.asarray(losses).sum()  # the method: np.sum's dispatch costs as much again on a batch's losses
+        return total * self.scale if self.scale != 1 else total
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
@@ -255,14 +256,13 @@ class SoftmaxCrossEntropyGate(_LossGate):
         # One exp serves both passes: softmax = exp(shifted) / Σ exp(shifted), log softmax = shifted - log Σ.
         shifted = shift_by_max(logits, -1)
         self.softmax = np.exp(shifted)
-        totals = np.sum(self.softmax, axis=-1, keepdims=True)
+        totals = self.softmax.sum(axis=-1, keepdims=True)
         self.softmax /= totals  # the gate's own new array
         log_totals = np.log(totals)
         self.labels = labels
         if self.integer_labels:
-            label_cells = (np.arange(len(labels)), labels) if logits.ndim == 2 else (labels,)
-            picked = shifted[label_cells] - log_totals[..., 0]
-            return self._reduce(-picked)
+            self.label_cells = (np.arange(len(labels)), labels) if logits.ndim == 2 else (labels,)
+            return self._reduce(log_totals[..., 0] - shifted[self.label_cells])  # -log softmax at each label
         # A class with no label mass adds 0 · log softmax = 0, also where logits spread wider than the
         # largest float make its log softmax -inf: clamped to the most negative float, 0 · -inf is not nan.
         self.log_softmax = np.maximum(shifted - log_totals, np.finfo(shifted.dtype).min)
@@ -275,8 +275,7 @@ class SoftmaxCrossEntropyGate(_LossGate):
         if want_z:
             grad_z = self.softmax.copy()
             if self.integer_labels:
-                label_cells = (np.arange(len(self.labels)), self.labels) if grad_z.ndim == 2 else (self.labels,)
-                grad_z[label_cells] -= 1
+                grad_z[self.label_cells] -= 1
             else:
                 grad_z *= np.sum(self.labels, axis=-1, keepdims=True)
                 grad_z -= self.labels

@@ -143,50 +143,46 @@ def hand_over(results: list[ResultSlot], found: BackwardRecord, values: list[Any
     array the pass summed (``owned``), or a gate's fresh result, or a view of
     one (matmul reshapes its product). Otherwise it is copied, in the layout
     of the node's value: a read-only array (sum's broadcast view), an array
-    that is, or views, another node's gradient (an add passes its upstream to
-    both inputs), the seed, or a value of the pass, or one handed out already.
-    The copy replaces the pass's own entry in ``found.grads``.
+    whose memory is, or is seen by, another node's gradient (an add passes its
+    upstream to both inputs; a transpose sends back a view of its upstream),
+    the seed, or a value of the pass, or one handed out already. Memory is
+    compared by owner (``base``, which numpy keeps pointing at the array that
+    owns the memory, however many views deep). The copy replaces the pass's
+    own entry in ``found.grads``.
     """
     grads, owned = found.grads, found.owned
     handed: dict[str, Any] = {}
-    given: set[int] = set()  # ids of the arrays handed to a node already
-    shared = None  # ids of the arrays others can see, collected at the first gradient that needs it
+    given: set[int] = set()  # the owners of the arrays handed to a node already
+    shared = None  # the owners of the arrays others can see, collected at the first gradient that needs it
     for node, slot in results:
         grad = grads[slot]
         if grad is None:
             continue
         if isinstance(grad, np.ndarray):
+            owner = grad if grad.base is None else grad.base
             if not owned[slot]:
                 if shared is None:
                     result_slots = {s for _, s in results}
-                    shared = _array_ids(grads[i] for i in range(len(grads)) if i not in result_slots)
-                    shared |= _array_ids(values)
-                if _needs_copy(grad, shared, given):
-                    grad = grads[slot] = _copy_like(grad, values[slot])
-            given.add(id(grad if grad.base is None else grad.base))
+                    shared = _owners(grad for i, grad in enumerate(grads) if i not in result_slots)
+                    shared |= _owners(values)
+                if _needs_copy(grad, owner, shared, given):
+                    grad = grads[slot] = owner = _copy_like(grad, values[slot])
+            given.add(id(owner))
         handed[node.name] = grad
     return handed
 
 
-def _needs_copy(grad: np.ndarray, shared: set[int], given: set[int]) -> bool:
+def _needs_copy(grad: np.ndarray, owner, shared: set[int], given: set[int]) -> bool:
     """Whether ``grad``'s memory may be seen by someone else: the engine, a gate, the caller."""
-    if not grad.flags.writeable:
-        return True
-    owner = grad if grad.base is None else grad.base
-    if not (isinstance(owner, np.ndarray) and owner.base is None):  # a view of a buffer we cannot trace
-        return True
-    return id(grad) in shared or id(owner) in shared or id(owner) in given
+    if not grad.flags.writeable or not (isinstance(owner, np.ndarray) and owner.base is None):
+        return True  # read-only, or a view of a buffer we cannot trace
+    return id(owner) in shared or id(owner) in given
 
 
-def _array_ids(items: Iterable[Any]) -> set[int]:
-    """The ids of the arrays among ``items`` and of the arrays they are views of."""
-    ids = set()
-    for item in items:
-        if isinstance(item, np.ndarray):
-            ids.add(id(item))
-            if item.base is not None:
-                ids.add(id(item.base))
-    return ids
+def _owners(items: Iterable[Any]) -> set[int]:
+    """The ids of the arrays owning the memory of the arrays among ``items``."""
+    ndarray = np.ndarray
+    return {id(item if item.base is None else item.base) for item in items if isinstance(item, ndarray)}
 
 
 def _copy_like(grad: np.ndarray, value) -> np.ndarray:

@@ -73,6 +73,22 @@ def test_a_fresh_gradient_is_handed_over_without_a_copy():
     assert w.grad is scores.input_grads[1]  # the matmul's own result: nothing to copy
 
 
+def test_the_gradient_of_a_transposed_parameter_is_a_copy_the_trace_does_not_see():
+    """w reaches the matmul as w.T: w's gradient is the transpose of w.T's, the same memory, so w gets a copy."""
+    g = ComputationalGraph()
+    x, w = g.input("x", requires_grad=False), g.parameter("w", np.arange(6.0).reshape(2, 3))
+    transposed = w.T
+    (x @ transposed).sum()
+    g.forward(x=np.ones((4, 3)))
+    g.backward()
+    recorded = g.trace.nodes[transposed.name].grad.copy()
+    np.testing.assert_array_equal(w.grad, recorded.T)
+    assert w.grad.flags.writeable and w.grad.flags.c_contiguous
+    w.grad *= 0.0  # the caller's own: the record of w.T's gradient stays as the pass left it
+    np.testing.assert_array_equal(transposed.grad, recorded)
+    np.testing.assert_array_equal(g.trace.nodes[transposed.name].grad, recorded)
+
+
 def test_the_seed_is_never_handed_out_as_a_gradient():
     g = ComputationalGraph()
     w = g.parameter("w", np.zeros((2, 3)))

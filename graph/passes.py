@@ -46,7 +46,7 @@ def run_forward(plan: Plan, values: list[Any], check_finite: bool = False, keep:
     float64 = np.float64  # hoisted: the loop runs once per gate
     read = values.__getitem__
     release = None if keep else plan.last_reads
-    floats = all(type(values[leaf.slot]) is float for leaf in (*plan.leaves, *plan.feeds))
+    floats = all(type(values[slot]) is float for _, slot in [*plan.leaves, *plan.feeds])
     with collector_paused():
         for node, gate, inputs, slot in plan.steps:
             try:  # one and two arguments written out: a map and a starred call cost as much as a scalar gate

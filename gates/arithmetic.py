@@ -45,6 +45,8 @@ class AddGate(Gate):
 
     def backward(self, upstream):
         want_x, want_y = self.needs_input_grad
+        if type(upstream) is float:  # a scalar output, so scalar inputs: no unbroadcast, a third of the time
+            return (upstream if want_x else None, upstream if want_y else None)
         return (
             unbroadcast(upstream, self.x_shape) if want_x else None,
             unbroadcast(upstream, self.y_shape) if want_y else None,
@@ -119,6 +121,8 @@ class MultiplyGate(Gate):
 
     def backward(self, upstream):
         want_x, want_y = self.needs_input_grad
+        if type(upstream) is float:  # a scalar output, so scalar inputs: no unbroadcast, a third of the time
+            return (upstream * self.y if want_x else None, upstream * self.x if want_y else None)
         return (
             unbroadcast(upstream * self.y, shape_of(self.x)) if want_x else None,
             unbroadcast(upstream * self.x, shape_of(self.y)) if want_y else None,

@@ -157,7 +157,7 @@ class ComputationalGraph(GraphBuilder):
         self._last_forward = None
         if self._record is not None:
             self._record.gates_hold_it = False
-        run_forward(plan, values, check_finite, keep)
+        floats = run_forward(plan, values, check_finite, keep)
         results = [values[slot] for slot in plan.output_slots]
         if keep:
             for node, value in zip(plan.order, values):
@@ -165,7 +165,7 @@ class ComputationalGraph(GraphBuilder):
             for node in self._nodes.values():
                 node.grad = node.input_grads = None
             self._last_forward, self._read_versions = plan, read_versions
-            self._record = PassRecord(self._record.number + 1 if self._record else 1, plan, values)
+            self._record = PassRecord(self._record.number + 1 if self._record else 1, plan, values, floats=floats)
             self._change = None
         self._forward_failed, self._kept = False, keep
         if single or (outputs is None and len(plan.outputs) == 1):
@@ -243,7 +243,7 @@ class ComputationalGraph(GraphBuilder):
 
         record = self._record
         assert record is not None and record.plan is plan  # set with _last_forward
-        found = run_backward(back, record.values, seed, check_finite)
+        found = run_backward(back, record.values, seed, check_finite, record.floats)
         results = hand_over(back.results, found, record.values)
         gate, array = NodeKind.GATE, np.ndarray
         for node, grad_value, result in zip(plan.order, found.grads, found.sent):  # forward() cleared the others

@@ -139,6 +139,7 @@ class PassRecord:
     values: list[Any]  # the forward's value of each slot of ``plan.order``
     backward: BackwardRecord | None = None
     gates_hold_it: bool = True  # False once another forward has run: the gates' caches belong to that one
+    floats: bool = False  # every value a Python float (run_forward tells): its backward needs no shape checks
 
 
 class Trace:

@@ -7,7 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from gates import LinearGate, MatMulGate, ReLUGate, SoftmaxCrossEntropyGate, TransposeGate
+from gates import (
+    AddGate,
+    LinearGate,
+    MatMulGate,
+    MultiplyGate,
+    ReLUGate,
+    SoftmaxCrossEntropyGate,
+    TanhGate,
+    TransposeGate,
+)
 from gates.base import unbroadcast
 from graph import ComputationalGraph
 
@@ -96,6 +105,28 @@ def test_relu_on_a_python_float_is_numpys_relu(x):
     assert (math.isnan(z) and np.isnan(expected)) or (z == expected and math.copysign(1, z) == np.copysign(1, expected))
     (grad,) = gate.backward(2.0)
     assert grad == (2.0 if x > 0 else 0.0)
+
+
+@pytest.mark.parametrize("x", [-20.0, -0.7, -0.0, 0.0, 1e-300, 0.3, 5.0, math.inf, -math.inf])
+def test_tanh_on_a_python_float_is_numpys_tanh_as_a_float(x):
+    gate = TanhGate()
+    z = gate.forward(x)
+    assert type(z) is float and z == np.tanh(np.array([x]))[0]  # bit for bit, as on an array
+    (grad,) = gate.backward(0.5)
+    assert type(grad) is float and grad == 0.5 * (1 - np.tanh(x) ** 2)
+
+
+@pytest.mark.parametrize("gate_class", [AddGate, MultiplyGate])
+@pytest.mark.parametrize("wanted", [(True, True), (True, False), (False, True)])
+def test_add_and_multiply_on_python_floats_give_what_their_array_path_gives(gate_class, wanted):
+    on_floats, on_arrays = gate_class(), gate_class()
+    on_floats.forward(0.3, -1.7)
+    on_arrays.forward(np.array(0.3), np.array(-1.7))
+    on_floats.needs_input_grad = on_arrays.needs_input_grad = wanted
+    grads = on_floats.backward(2.5)
+    expected = on_arrays.backward(np.array(2.5))
+    assert [type(g) for g in grads if g is not None] == [float] * sum(wanted)
+    assert [None if g is None else float(g) for g in expected] == list(grads)
 
 
 @pytest.mark.parametrize(

@@ -397,6 +397,52 @@ def test_a_user_gate_that_breaks_the_contract_is_blamed(gate, message):
         g.backward()
 
 
+class ArrayForAFloatGate(Gate):
+    """Sends three gradients where its input is one number: a wrong gradient that a float-only pass must catch."""
+
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, upstream):
+        return (np.full(3, 2 * upstream),)
+
+
+class NumpyScalarGate(Gate):
+    """Computes with numpy on a float: numpy's scalars, of the right shape, are accepted and added as floats."""
+
+    def forward(self, x):
+        return np.float64(x) * 2
+
+    def backward(self, upstream):
+        return (np.float64(upstream) * 2,)
+
+
+def test_a_scalar_graph_checks_every_gradient_whatever_the_pass_before():
+    g = ComputationalGraph()
+    x = g.input("x")
+    (g.add_gate(ArrayForAFloatGate(), x, name="bad") * g.add_gate(NumpyScalarGate(), x, name="fine")).tanh()
+    message = r"node 'bad' \(ArrayForAFloatGate\): backward returned a gradient of shape \(3,\) for input 0 \('x'\), "
+    message += r"expected its shape \(\)"
+    for feed in (0.5, np.ones(3), 0.5):  # a scalar pass, an array pass (where the shapes agree), a scalar pass
+        value = g.forward(x=feed)
+        if isinstance(feed, float):
+            assert type(value) is float
+            with pytest.raises(GateContractError, match=message):
+                g.backward()
+        else:
+            np.testing.assert_allclose(g.backward(grad=np.ones(3))["x"], 8 * feed * (1 - np.tanh(4 * feed**2) ** 2))
+
+
+def test_numpy_scalars_in_a_scalar_graph_are_checked_and_added_as_floats():
+    g = ComputationalGraph()
+    x = g.input("x")
+    (g.add_gate(NumpyScalarGate(), x, name="twice") + x.tanh()).relu()
+    assert type(g.forward(x=0.5)) is float
+    grads = g.backward()
+    assert type(grads["x"]) is float and grads["x"] == 2.0 + (1 - np.tanh(0.5) ** 2)
+    assert type(g["twice"].value) is float
+
+
 def test_parameters_are_floating_point_copies():
     g = ComputationalGraph()
     original = np.array([1.0, 2.0])

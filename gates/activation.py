@@ -220,7 +220,8 @@ class ReLUGate(Gate):
     local_gradient = ("∂{out}/∂{in0} = [{in0} > 0]",)
 
     def forward(self, x):
-        self.positive = x > 0
+        if self.backward_follows:
+            self.positive = x > 0
         if type(x) is float:  # scalar graphs run on Python floats: a branch costs a tenth of np.maximum
             return 0.0 if x <= 0.0 else x  # nan <= 0 is False, so nan passes, as np.maximum lets it
         return np.maximum(x, 0)

@@ -119,6 +119,18 @@ class Gate:
         """Return one gradient per input: local gradient x ``upstream``."""
         raise NotImplementedError(f"{type(self).__name__} does not define backward()")
 
+    def can_overwrite(self, position: int) -> bool:
+        """Whether ``forward`` may write its output into its input at ``position`` (numpy's ``out=``).
+
+        False, except while the graph runs a pass no backward will read
+        (``backward_follows`` False) and the input is an array that this pass
+        made, that only this gate reads and that no other value is: the graph
+        then answers True, and a gate that writes into it saves one array
+        (``ReLUGate`` does). So a gate must not return an array that it keeps
+        using in later forwards: the gate after it may overwrite it.
+        """
+        return False
+
     def jvp(self, *tangents):
         """Forward mode: the output's tangent from one tangent per input (None for zero).
 

@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from gates import MatMulGate, SumGate, TanhGate
+from gates import Gate, MatMulGate, ReLUGate, SumGate, TanhGate
 from graph import ComputationalGraph
 from graph.errors import BackwardError, GateError
 from graph.passes import run_forward
@@ -180,3 +180,49 @@ def test_matmul_and_convolution_gates_skip_their_caches_too():
     cols = conv.cols
     assert model.predict(np.ones((2, 1, 28, 28))).shape == (2, 10)
     assert conv.cols is cols
+
+
+class Same(Gate):
+    """Returns its input as it is: the array a ReLU after it must not write into when it is a feed or a parameter."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, upstream):
+        return (upstream,)
+
+
+def test_relu_writes_into_its_input_only_where_nothing_else_can_see_it():
+    x = np.array([[-1.0, 2.0], [3.0, -4.0]], np.float32)
+    relu = np.maximum(x, 0)
+    g = ComputationalGraph()
+    feed, weight = g.input("x"), g.parameter("w", x.copy())
+    g.add_gate(ReLUGate(), g.add_gate(Same(), feed), name="of_feed")  # the feed itself reaches the ReLU
+    g.add_gate(ReLUGate(), g.add_gate(Same(), weight), name="of_parameter")
+    doubled = feed * 2.0
+    g.add_gate(ReLUGate(), doubled, name="shared")  # doubled has a second reader, after this one
+    g.add_gate(ReLUGate(), doubled * -1.0, name="sole")
+    copied = feed * 1.0
+    g.add_gate(ReLUGate(), copied.T, name="of_view")  # a transposed view of a value returned too
+    outputs = ["of_feed", "of_parameter", "shared", "sole", "of_view", copied.name]
+    scored = g.forward(x=x, outputs=outputs, keep=False)
+    np.testing.assert_array_equal(x, [[-1.0, 2.0], [3.0, -4.0]])
+    np.testing.assert_array_equal(weight.value, x)
+    for name, expected in zip(outputs, (relu, relu, 2 * relu, np.maximum(-2 * x, 0), relu.T, x)):
+        np.testing.assert_array_equal(scored[name], expected)
+        assert scored[name].dtype == np.float32
+
+
+def test_scoring_writes_each_relu_into_the_hidden_layer_it_reads():
+    model = MLP([784, 256, 10], seed=0)
+    x = np.random.default_rng(7).random((2000, 784), dtype=np.float32)
+    expected = model.predict(x[:10])
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        probabilities = model.predict(x)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(probabilities[:10], expected, rtol=1e-6)
+    assert peak < 1.2 * 2000 * 256 * 4  # one (2000, 256) hidden layer, not Z1 and A1 side by side

@@ -14,8 +14,9 @@ test sets in batches of 2,000, and reports
   which reading the data sets for both.
 
 The framework child trains through ``models.fit`` and ``models.evaluate``;
-the numpy child through benchmarks/numpy_mlp.py. The two alternate, and
-the medians of the repeats are compared.
+the numpy child through benchmarks/numpy_mlp.py, keeping its optimiser
+through the validation scoring as ``fit`` does. The two alternate, and the
+medians of the repeats are compared.
 
     .venv/bin/python benchmarks/mnist_memory.py [--quick]
 """

@@ -4,8 +4,9 @@ What a careful person writes without a framework: the forward keeps what
 the backward needs, the backward is the chain rule layer by layer, no
 gradient is computed for the data, one ``exp`` serves both the loss and
 its gradient, and arrays the step has just made are reused in place (the
-bias add, the ReLU, the softmax, the update). Weights follow the chapter's
-shape ``W (n_out, n_in)`` and ``Z = A Wᵀ + b``, like the gate version.
+bias add, the ReLU, the softmax, the update; Adam's update with one
+scratch array, in float32 throughout). Weights follow the chapter's shape
+``W (n_out, n_in)`` and ``Z = A Wᵀ + b``, like the gate version.
 """
 
 from __future__ import annotations

@@ -433,7 +433,7 @@ def test_passes_leave_the_garbage_collector_as_they_found_it():
 
 
 def test_feeding_arrays_does_not_import_numpy_ma():
-    # Checking feeds for masked arrays must not load numpy.ma (0.5 MiB) in a program that never uses it.
+    # Checking feeds for masked arrays must not load numpy.ma (1 MiB) in a program that never uses it.
     code = (
         "import sys, numpy as np; from models import MLP; "
         "m = MLP([4, 3, 2], seed=0); m.predict(np.ones((2, 4), np.float32)); "

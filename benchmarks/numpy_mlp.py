@@ -4,11 +4,14 @@ What a careful person writes without a framework: the forward keeps what
 the backward needs, the backward is the chain rule layer by layer, no
 gradient is computed for the data, one ``exp`` serves both the loss and
 its gradient, and arrays the step has just made are reused in place (the
-bias add, the ReLU, the softmax, the update). Weights follow the chapter's
-shape ``W (n_out, n_in)`` and ``Z = A Wᵀ + b``, like the gate version.
+bias add, the ReLU, the softmax, the update; Adam's update with one
+scratch array, in float32 throughout). Weights follow the chapter's shape
+``W (n_out, n_in)`` and ``Z = A Wᵀ + b``, like the gate version.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -87,9 +90,16 @@ class NumpyAdam:
         beta1, beta2 = self.betas
         correction1, correction2 = 1 - beta1**self.t, 1 - beta2**self.t
         for param, grad, m, v in zip(self.params, grads, self.m, self.v):
+            scratch = (1 - beta1) * grad  # the one temporary, reused in place for each term below
             m *= beta1
-            m += (1 - beta1) * grad
+            m += scratch
+            np.multiply(grad, grad, out=scratch)
+            scratch *= 1 - beta2
             v *= beta2
-            v += (1 - beta2) * grad * grad
-            denominator = np.sqrt(v) / np.sqrt(correction2) + self.eps
-            param -= (self.lr / correction1) * (m / denominator)
+            v += scratch
+            denominator = np.sqrt(v, out=scratch)
+            denominator /= math.sqrt(correction2)  # a Python float: float32 stays float32
+            denominator += self.eps
+            np.divide(m, denominator, out=scratch)
+            scratch *= self.lr / correction1
+            param -= scratch

@@ -222,10 +222,13 @@ class ReLUGate(Gate):
     local_gradient = ("∂{out}/∂{in0} = [{in0} > 0]",)
 
     def forward(self, x):
-        self.positive = x > 0
+        if self.backward_follows:
+            self.positive = x > 0
         if type(x) is float:  # scalar graphs run on Python floats: a branch costs a tenth of np.maximum
             return 0.0 if x <= 0.0 else x  # nan <= 0 is False, so nan passes, as np.maximum lets it
-        return np.maximum(x, 0)
+        # Into x where the graph allows it (a scoring pass): not a hidden layer beside its copy, 1 MiB of the
+        # main example's traced peak (benchmarks/mnist_memory.py).
+        return np.maximum(x, 0, out=x if self.can_overwrite(0) else None)
 
     def backward(self, upstream):
         # Times the 0/1 mask: ten times faster than np.where on arrays, and an

@@ -67,6 +67,13 @@ class Gate:
     short_name : str
         Prefix of the names a graph gives this gate's nodes (``mul_3``);
         by default the class name without "Gate", in lower case.
+    backward_follows : bool
+        Whether a backward may read what this forward caches: True, except
+        while the graph runs a pass no backward will read (``forward(keep=False)``,
+        as ``Model.predict`` and ``models.evaluate`` run it). A gate may then
+        skip its cache, so that the pass lets each value go once the gates
+        after it have read it, rather than the gate holding its last inputs
+        until its next forward.
     needs_input_grad : tuple of bool
         Which inputs want a gradient. The graph sets it before backward; used
         alone, a gate wants them all. A gate may skip an unwanted gradient and
@@ -100,6 +107,7 @@ class Gate:
 
     symbol = "?"
     local_gradient: str | tuple[str, ...] = ""
+    backward_follows = True
     _needs_input_grad: tuple[bool, ...] | None = None
     _owner: str | None  # the name of the node the gate stands at, set by the graph that adds it
 
@@ -110,6 +118,18 @@ class Gate:
     def backward(self, upstream):
         """Return one gradient per input: local gradient x ``upstream``."""
         raise NotImplementedError(f"{type(self).__name__} does not define backward()")
+
+    def can_overwrite(self, position: int) -> bool:
+        """Whether ``forward`` may write its output into its input at ``position`` (numpy's ``out=``).
+
+        False, except while the graph runs a pass no backward will read
+        (``backward_follows`` False) and the input is an array that this pass
+        made, that only this gate reads and that no other value is: the graph
+        then answers True, and a gate that writes into it saves one array
+        (``ReLUGate`` does). So a gate must not return an array that it keeps
+        using in later forwards: the gate after it may overwrite it.
+        """
+        return False
 
     def jvp(self, *tangents):
         """Forward mode: the output's tangent from one tangent per input (None for zero).

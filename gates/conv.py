@@ -339,11 +339,12 @@ class Conv2DGate(Gate):
                 f"(W.shape[1] = {w.shape[1] if w.ndim > 1 else '?'}, X.shape[1] = {x.shape[1]})"
             )
         _check_window(x.shape, w.shape[2:], self.padding, self)
-        self.cols = conv2d_columns(x, w.shape[2:], self.stride, self.padding)
-        self.x_shape, self.w = x.shape, w
-        z = np.matmul(w.reshape(len(w), -1), self.cols)
+        cols = conv2d_columns(x, w.shape[2:], self.stride, self.padding)
+        if self.backward_follows:
+            self.cols, self.x_shape, self.w = cols, x.shape, w
+        z = np.matmul(w.reshape(len(w), -1), cols)
         z += b[:, np.newaxis].astype(z.dtype, copy=False)
-        return z.reshape(len(x), len(w), *self._output_hw())
+        return z.reshape(len(x), len(w), *conv2d_output_hw(x.shape, w.shape[2:], self.stride, self.padding))
 
     def backward(self, upstream):
         want_x, want_w, want_b = self.needs_input_grad

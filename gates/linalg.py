@@ -33,7 +33,8 @@ class MatMulGate(Gate):
         inner_y = y.shape[0] if y.ndim == 1 else y.shape[-2]
         if x.shape[-1] != inner_y:
             raise ValueError(f"matmul of {x.shape} and {y.shape}: inner dimensions {x.shape[-1]} and {inner_y} differ")
-        self.x, self.y = x, y
+        if self.backward_follows:
+            self.x, self.y = x, y
         return x @ y
 
     def backward(self, upstream):
@@ -121,7 +122,8 @@ class LinearGate(Gate):
             )
         if b_shape not in ((w_shape[0],), ()):
             raise ValueError(f"linear bias b has shape {b_shape}, expected ({w_shape[0]},) to match W {w_shape}")
-        self.a, self.w, self.b_shape = a, w, b_shape
+        if self.backward_follows:
+            self.a, self.w, self.b_shape = a, w, b_shape
         z = a @ w.T
         if isinstance(b, np.ndarray) and b.dtype == z.dtype:
             z += b  # into the product just made: no second new array (1-2.5% of a training step, measured)

@@ -1,6 +1,9 @@
 """ComputationalGraph: building, running, plans, and the errors a user gets."""
 
 import gc
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -473,3 +476,15 @@ def test_passes_leave_the_garbage_collector_as_they_found_it():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_feeding_arrays_does_not_import_numpy_ma():
+    # Checking feeds for masked arrays must not load numpy.ma (1 MiB) in a program that never uses it.
+    code = (
+        "import sys, numpy as np; from models import MLP; "
+        "m = MLP([4, 3, 2], seed=0); m.predict(np.ones((2, 4), np.float32)); "
+        "print('numpy.ma' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert done.stdout.strip() == "False"

@@ -7,12 +7,12 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from gates import SumGate, TanhGate
+from gates import Gate, MatMulGate, ReLUGate, SumGate, TanhGate
 from graph import ComputationalGraph
-from graph.errors import BackwardError
+from graph.errors import BackwardError, GateError
 from graph.passes import run_forward
 from graph.plan import forward_plan
-from models import MLP, evaluate
+from models import CNN, MLP, evaluate
 
 
 def two_layer(rng):
@@ -121,3 +121,108 @@ def test_scoring_keeps_less_than_a_kept_pass_and_leaves_training_state_alone():
     assert scored < kept - hidden_layer  # at least one (2000, 256) float32 array less
     assert model.graph.trace.forward == trained_pass  # scoring did not replace the training pass
     np.testing.assert_array_equal(model.predict(x[:5]), model.graph.forward({"X": x[:5]}, outputs=model.output_node))
+
+
+def test_gates_keep_no_cache_in_a_pass_no_backward_reads_and_cache_again_after():
+    model = MLP([784, 32, 16, 10], seed=0)
+    rng = np.random.default_rng(4)
+    x, y = rng.random((40, 784), dtype=np.float32), rng.integers(0, 10, 40)
+    model.forward(model.inputs(x[:8]), model.targets(y[:8]))
+    linear, relu = model.graph["Z2"].gate, model.graph["A1"].gate
+    cached_input, cached_mask = linear.a, relu.positive
+    assert cached_input.shape == (8, 32)
+    evaluate(model, x, y)
+    model.predict(x)
+    assert linear.a is cached_input and relu.positive is cached_mask  # the scored batches were not cached
+    gates = [node.gate for node in model.graph.nodes if node.gate is not None]
+    assert all(gate.backward_follows for gate in gates)
+    with pytest.raises(GateError):  # a scoring pass that fails half-way also gives the gates back their caching
+        model.graph.forward({"X": np.zeros((3, 784), np.float32), "Y": np.array([0, 1, 99])}, keep=False)
+    assert all(gate.backward_follows for gate in gates)
+    model.forward(model.inputs(x[:5]), model.targets(y[:5]))
+    assert linear.a.shape == (5, 32)
+    assert set(model.backward()) == {"W1", "b1", "W2", "b2", "W3", "b3"}
+
+
+def test_a_second_scoring_runs_with_nothing_of_the_first_alive():
+    model = MLP([784, 256, 10], seed=0)
+    rng = np.random.default_rng(5)
+    x, y = rng.random((2000, 784), dtype=np.float32), rng.integers(0, 10, 2000)
+    model.forward(model.inputs(x[:8]), model.targets(y[:8]))
+
+    def peak(times):
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            for _ in range(times):
+                evaluate(model, x, y)
+            return tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+
+    once, twice = peak(1), peak(2)
+    # The gates cached the first scoring's hidden layer (2000, 256) and its ReLU mask: 2.5 MB more the second time.
+    assert twice - once < 2000 * 256 * 4 / 4
+
+
+def test_matmul_and_convolution_gates_skip_their_caches_too():
+    rng = np.random.default_rng(6)
+    g = two_layer(rng)
+    g.forward(x=rng.normal(size=(6, 4)).astype(np.float32))
+    matmuls = [node.gate for node in g.nodes if isinstance(node.gate, MatMulGate)]
+    cached = [gate.x for gate in matmuls]
+    g.forward(x=rng.normal(size=(2, 4)).astype(np.float32), keep=False)
+    assert len(cached) == 2 and all(gate.x is old for gate, old in zip(matmuls, cached))
+
+    model = CNN(channels=(4,), hidden=(), seed=0)
+    model.forward(np.zeros((3, 1, 28, 28), np.float32), np.zeros(3, np.int64))
+    conv = model.graph["Z1"].gate
+    cols = conv.cols
+    assert model.predict(np.ones((2, 1, 28, 28))).shape == (2, 10)
+    assert conv.cols is cols
+
+
+class Same(Gate):
+    """Returns its input as it is: the array a ReLU after it must not write into when it is a feed or a parameter."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, upstream):
+        return (upstream,)
+
+
+def test_relu_writes_into_its_input_only_where_nothing_else_can_see_it():
+    x = np.array([[-1.0, 2.0], [3.0, -4.0]], np.float32)
+    relu = np.maximum(x, 0)
+    g = ComputationalGraph()
+    feed, weight = g.input("x"), g.parameter("w", x.copy())
+    g.add_gate(ReLUGate(), g.add_gate(Same(), feed), name="of_feed")  # the feed itself reaches the ReLU
+    g.add_gate(ReLUGate(), g.add_gate(Same(), weight), name="of_parameter")
+    doubled = feed * 2.0
+    g.add_gate(ReLUGate(), doubled, name="shared")  # doubled has a second reader, after this one
+    g.add_gate(ReLUGate(), doubled * -1.0, name="sole")
+    copied = feed * 1.0
+    g.add_gate(ReLUGate(), copied.T, name="of_view")  # a transposed view of a value returned too
+    outputs = ["of_feed", "of_parameter", "shared", "sole", "of_view", copied.name]
+    scored = g.forward(x=x, outputs=outputs, keep=False)
+    np.testing.assert_array_equal(x, [[-1.0, 2.0], [3.0, -4.0]])
+    np.testing.assert_array_equal(weight.value, x)
+    for name, expected in zip(outputs, (relu, relu, 2 * relu, np.maximum(-2 * x, 0), relu.T, x)):
+        np.testing.assert_array_equal(scored[name], expected)
+        assert scored[name].dtype == np.float32
+
+
+def test_scoring_writes_each_relu_into_the_hidden_layer_it_reads():
+    model = MLP([784, 256, 10], seed=0)
+    x = np.random.default_rng(7).random((2000, 784), dtype=np.float32)
+    expected = model.predict(x[:10])
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        probabilities = model.predict(x)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(probabilities[:10], expected, rtol=1e-6)
+    assert peak < 1.2 * 2000 * 256 * 4  # one (2000, 256) hidden layer, not Z1 and A1 side by side

@@ -1,6 +1,7 @@
 """Optimisers: hand-computed steps always, and torch.optim step by step where torch is installed."""
 
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -108,6 +109,33 @@ def test_float32_parameters_stay_float32_and_are_updated_in_place():
         w.grad = np.full(3, 0.5, dtype=np.float32)
         optimizer.step()
         assert w.value is array and w.value.dtype == np.float32
+
+
+def test_adam_in_float32_is_the_docstrings_formulas_to_the_last_bit_with_one_temporary():
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(256, 256)).astype(np.float32)
+    grads = [rng.normal(size=start.shape).astype(np.float32) for _ in range(3)]
+    w = ComputationalGraph().parameter("w", start.copy())
+    optimizer = Adam([w], lr=0.01, weight_decay=0.1)
+    theta, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
+    tracemalloc.start()
+    try:
+        for t, grad in enumerate(grads, 1):
+            w.grad = grad
+            base = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            optimizer.step()
+            # the weight-decayed gradient and one scratch array (the first step also makes m and v)
+            allowed = (2 + 2 * (t == 1)) * start.nbytes
+            assert tracemalloc.get_traced_memory()[1] - base < allowed * 1.05
+            g = grad + 0.1 * theta
+            m = 0.9 * m + (1 - 0.9) * g
+            v = 0.999 * v + (1 - 0.999) * (g * g)
+            theta = theta - 0.01 / (1 - 0.9**t) * (m / (np.sqrt(v) / math.sqrt(1 - 0.999**t) + 1e-8))
+            assert w.value.dtype == np.float32
+            np.testing.assert_array_equal(w.value, theta)
+    finally:
+        tracemalloc.stop()
 
 
 def test_step_leaves_parameters_without_gradient_alone_and_zero_grad_clears():

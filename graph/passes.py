@@ -9,7 +9,6 @@ which the trace keeps afterwards; neither knows a particular gate.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import gc
 import threading
@@ -92,15 +91,13 @@ def _forward_only(plan: Plan, values: list[Any]) -> Iterator[None]:
     cached from the batch before, and this batch's masks, held 3.6 MiB of the
     13.5 MiB traced peak; a ReLU beside its input, 1 MiB more.
     """
-    readers = collections.Counter(source for step in plan.steps for source in step.inputs)
-    made_here = {step.slot for step in plan.steps} - set(plan.output_slots)
+    sole_reads = plan.sole_reads
     gates = []
-    for _, gate, inputs, _ in plan.steps:
+    for _, gate, inputs, slot in plan.steps:
         gate.backward_follows = False
         gates.append(gate)
-        sole = frozenset(i for i, source in enumerate(inputs) if source in made_here and readers[source] == 1)
-        if sole:
-            gate.can_overwrite = _SoleReader(values, inputs, sole)  # type: ignore[method-assign]  # this pass only
+        if slot in sole_reads:
+            gate.can_overwrite = _SoleReader(values, inputs, sole_reads[slot])  # type: ignore[method-assign]
     try:
         yield
     finally:

@@ -13,6 +13,7 @@ slot. A forward step and a backward step name the same things the same way.
 
 from __future__ import annotations
 
+import collections
 import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -144,6 +145,22 @@ class Plan:
         per gate).
         """
         return last_reads(self.steps, self.output_slots)
+
+    @functools.cached_property
+    def sole_reads(self) -> dict[int, frozenset[int]]:
+        """By step slot, the argument positions whose value that step alone reads, made by a gate, not an output.
+
+        What a pass no backward reads lets a gate write into (``Gate.can_overwrite``); worked out by the
+        first such pass, as :attr:`last_reads` is.
+        """
+        readers = collections.Counter(source for step in self.steps for source in step.inputs)
+        made_here = {step.slot for step in self.steps} - set(self.output_slots)
+        found = {}
+        for step in self.steps:
+            sole = frozenset(i for i, source in enumerate(step.inputs) if source in made_here and readers[source] == 1)
+            if sole:
+                found[step.slot] = sole
+        return found
 
 
 def ancestors(nodes: Iterable[Node]) -> set[Node]:

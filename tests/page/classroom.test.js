@@ -4,11 +4,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const page = require("../../graph/views/page/page.js");
 
-function step(phase, node, badge, edges = [], answer = null) {
-  return {phase, node, headline: `${phase} ${node}`, caption: `about ${node}`, badge, sums: [], edges, answer};
-}
-const xq = {source: "x", target: "q"}, yq = {source: "y", target: "q"};
-const qf = {source: "q", target: "f"}, zf = {source: "z", target: "f"};
+const {step, xq, yq, qf, zf} = require("./lecture.js");
 // f = (x + y) z with the leaves x, y, z skipped in the forward pass.
 const skipped = [
   step("forward", "q", "= 3", [xq, yq]),

@@ -4,12 +4,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const page = require("../../graph/views/page/page.js");
 
-// The lecture's first circuit f = (x + y) z, named q = x + y, as animate.frames writes its steps.
-function step(phase, node, badge, edges = [], answer = null) {
-  return {phase, node, headline: `${phase} ${node}`, caption: `about ${node}`, badge, sums: [], edges, answer};
-}
-const xq = {source: "x", target: "q"}, yq = {source: "y", target: "q"};
-const qf = {source: "q", target: "f"}, zf = {source: "z", target: "f"};
+const {step, xq, yq, qf, zf} = require("./lecture.js");
 const circuit = [
   step("forward", "x", "= -2"),
   step("forward", "y", "= 5"),

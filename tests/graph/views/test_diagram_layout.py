@@ -3,14 +3,15 @@
 Sizes are read from the SVG that the real `dot` draws.
 """
 
-import itertools
 import re
+import runpy
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from gates import LinearGate, MSELossGate, ReLUGate, SumGate
+from gates import SumGate
 from graph import ComputationalGraph
 from graph.views.diagram import to_dot, to_svg
 from graph.views.text import LINE_WIDTH, contents_lines, wrapped
@@ -19,42 +20,9 @@ from models import CNN, MLP, lecture
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def mlp(sizes=(3, 4, 4, 1)) -> ComputationalGraph:
-    """The MLP of examples/export_svg.py: a scope per layer, a loss, run forward and backward on a batch of 4."""
-    rng = np.random.default_rng(0)
-    g = ComputationalGraph()
-    activations, targets = g.input("X", requires_grad=False), g.input("Y", requires_grad=False)
-    for index, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=1):
-        with g.scope(f"layer{index}"):
-            weight = g.parameter(f"W{index}", rng.normal(size=(n_out, n_in)))
-            bias = g.parameter(f"b{index}", np.zeros(n_out))
-            activations = g.add_gate(LinearGate(), activations, weight, bias, name=f"Z{index}")
-            if index < len(sizes) - 1:
-                activations = g.add_gate(ReLUGate(), activations, name=f"A{index}")
-    with g.scope("loss"):
-        g.add_gate(MSELossGate(), activations, targets, name="L")
-    g.forward(X=rng.normal(size=(4, sizes[0])), Y=rng.normal(size=(4, sizes[-1])))
-    g.backward()
-    return g
-
-
-def scalar_mlp(sizes=(4, 30, 30, 1)) -> ComputationalGraph:
-    """An MLP of scalar gates, micrograd's way: a * and a + per weight, a ReLU per hidden unit."""
-    rng = np.random.default_rng(0)
-    g = ComputationalGraph()
-    layer = [g.input(f"x{i}") for i in range(sizes[0])]
-    for index, n_out in enumerate(sizes[1:], start=1):
-        with g.scope(f"layer{index}"):
-            units = []
-            for j in range(n_out):
-                total = g.parameter(f"b{index}_{j}", 0.0)
-                for i, value in enumerate(layer):
-                    total = total + g.parameter(f"w{index}_{j}_{i}", rng.normal()) * value
-                units.append(total.relu() if index < len(sizes) - 1 else total)
-            layer = units
-    g.forward({f"x{i}": float(i) for i in range(sizes[0])})
-    g.backward()
-    return g
+# The example's own graphs: the 3-4-4-1 MLP of mlp.svg and the scalar MLP of large.svg (4-30-30-1 by default).
+EXAMPLE = runpy.run_path(str(Path(__file__).resolve().parents[3] / "examples" / "export_svg.py"))
+mlp, scalar_mlp = EXAMPLE["mlp"], EXAMPLE["scalar_mlp"]
 
 
 def fashion_mlp() -> ComputationalGraph:

@@ -36,6 +36,10 @@ class ExpGate(Gate):
     short_name = "exp"
     local_gradient = ("∂{out}/∂{in0} = exp({in0}) = {out}",)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.z = None
+
     def forward(self, x):
         self.z = np.exp(x)
         return self.z
@@ -65,6 +69,10 @@ class LogGate(Gate):
     short_name = "log"
     local_gradient = ("∂{out}/∂{in0} = 1/{in0}",)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.x = None
+
     def forward(self, x):
         self.x = x
         return np.log(x)
@@ -93,6 +101,10 @@ class SqrtGate(Gate):
     symbol = "√"
     short_name = "sqrt"
     local_gradient = ("∂{out}/∂{in0} = 1/(2√{in0})",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.z = None
 
     def forward(self, x):
         self.z = np.sqrt(x)
@@ -125,6 +137,10 @@ class AbsGate(Gate):
     symbol = "abs"
     short_name = "abs"
     local_gradient = ("∂{out}/∂{in0} = sign({in0})",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x = None
 
     def forward(self, x):
         self.x = x
@@ -159,6 +175,10 @@ class SigmoidGate(Gate):
     short_name = "sigmoid"
     local_gradient = ("∂{out}/∂{in0} = σ({in0})(1 - σ({in0}))",)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.z = None
+
     def forward(self, x):
         self.z = np.exp(-np.logaddexp(0, -x))
         return self.z
@@ -187,6 +207,10 @@ class TanhGate(Gate):
     symbol = "tanh"
     short_name = "tanh"
     local_gradient = ("∂{out}/∂{in0} = 1 - tanh²({in0})",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.z = None
 
     def forward(self, x):
         self.z = np.tanh(x)
@@ -220,6 +244,10 @@ class ReLUGate(Gate):
     symbol = "relu"
     short_name = "relu"
     local_gradient = ("∂{out}/∂{in0} = [{in0} > 0]",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.positive = None
 
     def forward(self, x):
         if self.backward_follows:
@@ -266,7 +294,9 @@ class LeakyReLUGate(Gate):
     local_gradient = ("∂{out}/∂{in0} = 1 if {in0} > 0 else {gate.alpha:g}",)
 
     def __init__(self, alpha: float = 0.01):
+        super().__init__()
         self.alpha = real_number(alpha, self, "alpha")
+        self.positive = None
 
     def forward(self, x):
         self.positive = np.greater(x, 0)
@@ -312,8 +342,9 @@ class SoftmaxGate(Gate):
     def __init__(self, axis: int = -1):
         if isinstance(axis, (tuple, list)):
             raise TypeError(f"SoftmaxGate axis must be one int, got {axis!r}: softmax normalises along one axis")
+        super().__init__()
         (self.axis,) = normalize_axes(axis, None, self)
-        self._ndim = self._axis = None
+        self._ndim = self._axis = self.z = None
 
     def forward(self, x):
         ndim = np.ndim(x)

@@ -39,6 +39,10 @@ class AddGate(Gate):
     local_gradient = ("∂{out}/∂{in0} = 1", "∂{out}/∂{in1} = 1")
     pattern = "gradient distributor: passes the upstream gradient unchanged to every input"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.x_shape = self.y_shape = None
+
     def forward(self, x, y):
         self.x_shape, self.y_shape = shape_of(x), shape_of(y)
         return x + y
@@ -75,6 +79,10 @@ class SubtractGate(Gate):
     symbol = "-"
     short_name = "sub"
     local_gradient = ("∂{out}/∂{in0} = 1", "∂{out}/∂{in1} = -1")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x_shape = self.y_shape = None
 
     def forward(self, x, y):
         self.x_shape, self.y_shape = shape_of(x), shape_of(y)
@@ -114,6 +122,10 @@ class MultiplyGate(Gate):
     short_name = "mul"
     local_gradient = ("∂{out}/∂{in0} = {in1}", "∂{out}/∂{in1} = {in0}")
     pattern = "gradient switcher: scales the upstream gradient by the other input's value"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x = self.y = None
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -159,6 +171,10 @@ class DivideGate(Gate):
     symbol = "/"
     short_name = "div"
     local_gradient = ("∂{out}/∂{in0} = 1/{in1}", "∂{out}/∂{in1} = -{in0}/{in1}²")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x_shape = self.y = self.z = None
 
     def forward(self, x, y):
         self.x_shape, self.y = shape_of(x), y
@@ -239,7 +255,9 @@ class PowerGate(Gate):
     local_gradient = ("∂{out}/∂{in0} = {gate.exponent:g}·{in0}^({gate.exponent:g} - 1)",)
 
     def __init__(self, exponent: float):
+        super().__init__()
         self.exponent = real_number(exponent, self, "exponent")
+        self.x = None
 
     @property
     def symbol(self) -> str:  # type: ignore[override]  # read-only here: computed from the exponent
@@ -296,6 +314,10 @@ class MaxGate(Gate):
     local_gradient = ("∂{out}/∂{in0} = [{in0} ≥ {in1}]", "∂{out}/∂{in1} = [{in0} < {in1}]")
     pattern = "gradient router: sends the upstream gradient to the larger input only"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.x_shape = self.y_shape = self.x_wins = None
+
     def forward(self, x, y):
         self.x_shape, self.y_shape = shape_of(x), shape_of(y)
         self.x_wins = np.greater_equal(x, y)
@@ -329,6 +351,10 @@ class MinGate(Gate):
     short_name = "min"
     local_gradient = ("∂{out}/∂{in0} = [{in0} ≤ {in1}]", "∂{out}/∂{in1} = [{in0} > {in1}]")
     pattern = "gradient router: sends the upstream gradient to the smaller input only"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x_shape = self.y_shape = self.x_wins = None
 
     def forward(self, x, y):
         self.x_shape, self.y_shape = shape_of(x), shape_of(y)

@@ -29,7 +29,10 @@ __all__ = ["GraphBuilder", "Change"]
 
 
 class Change(NamedTuple):
-    """The last change of a graph's structure, for messages: ``node`` was ``how`` ("added", "rewired")."""
+    """A change of a graph's structure, for messages: ``node`` was ``how`` ("added", "rewired").
+
+    A graph keeps the first change since its last forward (the one that made that forward's plan stale).
+    """
 
     how: str
     node: Node
@@ -320,7 +323,8 @@ class GraphBuilder:
     def _changed(self, node: Node, how: str) -> None:
         """Forget what was derived from the structure (the DiGraph, the order): it moved."""
         self._dag = self._order = None
-        self._change = Change(how, node)
+        if self._change is None:  # the first since the last forward, which clears it: one record, not one a gate
+            self._change = Change(how, node)
 
     def _renamed(self) -> None:
         """Forget what holds names: the DiGraph (its nodes are names). The order holds nodes and stays."""
@@ -382,12 +386,13 @@ class GraphBuilder:
         before the first one is added, so a refused one leaves no other behind.
         """
         if resolved is None:
-            # a node of this graph is taken as it is, without a call: this runs once per gate built
-            resolved = [
-                item if isinstance(item, Node) and item.graph is self else self._resolve_or_none(item)
-                for item in inputs
-            ]
-        if all(resolved):  # nodes only (a Node is always true): the usual case
+            for item in inputs:  # this runs once per gate built: nodes of this graph only are the usual case
+                if not (isinstance(item, Node) and item.graph is self):
+                    break
+            else:  # then the arguments' own tuple is the inputs: no list, no second tuple (0.3 us per gate)
+                return tuple(inputs)
+            resolved = [self._resolve_or_none(item) for item in inputs]
+        if all(resolved):  # nodes only (a Node is always true)
             return tuple(resolved)
         values = [constant_value(item) if node is None else None for item, node in zip(inputs, resolved)]
         return tuple(self._add_constant(value) if node is None else node for value, node in zip(values, resolved))

@@ -302,9 +302,10 @@ def forward_plan(nodes: list[Node], outputs: list[Node]) -> Plan:
     order = [node for node in nodes if node in needed]
     slots = {node: slot for slot, node in enumerate(order)}
     leaves, feeds, steps = [], [], []
+    slot_of = slots.__getitem__
     for slot, node in enumerate(order):
-        if isinstance(node, GateNode):
-            steps.append(ForwardStep(node, node.gate, tuple([slots[source] for source in node.inputs]), slot))
+        if isinstance(node, GateNode):  # map, not a list comprehension: no list made and dropped per gate
+            steps.append(ForwardStep(node, node.gate, tuple(map(slot_of, node.inputs)), slot))
         elif node.kind is NodeKind.INPUT:
             feeds.append(FeedRead(node, slot))
         else:
@@ -349,10 +350,11 @@ def backward_plan(plan: Plan, output: Node) -> BackwardPlan:
     """
     reaching = plan.needed if plan.output_nodes == (output,) else ancestors([output])
     requires = [node.requires_grad for node in plan.order]  # by slot
+    required = requires.__getitem__
     steps = []
     for node, gate, inputs, slot in reversed(plan.steps):
         if requires[slot] and node in reaching:
-            wanted = tuple([requires[i] for i in inputs])
+            wanted = tuple(map(required, inputs))
             gate.needs_input_grad = wanted
             steps.append(BackwardStep(node, gate, inputs, slot, wanted))
     returned = (NodeKind.INPUT, NodeKind.PARAMETER)

@@ -351,10 +351,12 @@ def backward_plan(plan: Plan, output: Node) -> BackwardPlan:
     reaching = plan.needed if plan.output_nodes == (output,) else ancestors([output])
     requires = [node.requires_grad for node in plan.order]  # by slot
     required = requires.__getitem__
+    patterns: dict[tuple[bool, ...], tuple[bool, ...]] = {}  # a few, shared: not a tuple a gate (52 bytes each)
     steps = []
     for node, gate, inputs, slot in reversed(plan.steps):
         if requires[slot] and node in reaching:
             wanted = tuple(map(required, inputs))
+            wanted = patterns.setdefault(wanted, wanted)
             gate.needs_input_grad = wanted
             steps.append(BackwardStep(node, gate, inputs, slot, wanted))
     returned = (NodeKind.INPUT, NodeKind.PARAMETER)

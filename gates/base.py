@@ -112,12 +112,12 @@ class Gate:
     _owner: str | None = None  # the name of the node the gate stands at, set by the graph that adds it
 
     def __init__(self) -> None:
-        # The engine's attributes are set here, and the element-wise gates, which a scalar graph holds by the
-        # thousand, set their forward's cache in their own __init__: CPython (3.11) keeps a class's instance
-        # attributes in a compact array per instance only while its instances add them early; a name first
-        # set once some thirty instances exist (the cache at the first forward, needs_input_grad at the first
-        # plan) gives every instance a dict of its own. 100,000 gates: 272 bytes and one more object for the
-        # collector to traverse per gate (benchmarks/README.md, "Row 8, fourth pass").
+        # The engine's attributes are set here, and the element-wise gates and their gradient gates, which a
+        # scalar graph holds by the thousand, set their forward's cache in their own __init__: CPython (3.11)
+        # keeps a class's instance attributes in a compact array per instance only while its instances add
+        # them early; a name first set once some thirty instances exist (the cache at the first forward,
+        # needs_input_grad at the first plan) gives every instance a dict of its own. 100,000 gates: 272 bytes
+        # and one more object for the collector to traverse per gate (benchmarks/README.md, row 8's fourth pass).
         self._owner = None
         self._needs_input_grad = None
 

@@ -87,6 +87,10 @@ class SumToGate(Gate):
     short_name = "sum_to"
     local_gradient = ("∂{out}/∂{in0} = 1 (summed over broadcast axes)", "")
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.grad_shape = self.like = self.output = None
+
     def forward(self, grad, like):
         self.grad_shape, self.like = shape_of(grad), like
         self.output = unbroadcast(grad, shape_of(like))
@@ -133,6 +137,10 @@ class BroadcastToGate(Gate):
     short_name = "broadcast_to"
     local_gradient = ("∂{out}/∂{in0} = 1 (copied along broadcast axes)", "")
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.x_shape = self.like = self.output = None
+
     def forward(self, x, like):
         self.x_shape, self.like = shape_of(x), like
         shape = shape_of(like)
@@ -168,6 +176,10 @@ class ReshapeLikeGate(Gate):
     symbol = "reshape→"
     short_name = "reshape_like"
     local_gradient = ("∂{out}/∂{in0} = 1 (same elements)", "")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x_shape = self.like = self.output = None
 
     def forward(self, x, like):
         self.x_shape, self.like = shape_of(x), like
@@ -320,7 +332,9 @@ class ReLUMaskGate(Gate):
     local_gradient = ("∂{out}/∂{in0} = [{in1} > 0] (α elsewhere)", "")
 
     def __init__(self, alpha: float = 0.0):
+        super().__init__()
         self.alpha = alpha
+        self.x = self.positive = self.output = None
 
     def forward(self, grad, x):
         self.x = x
@@ -376,7 +390,9 @@ class RouteGate(Gate):
     def __init__(self, compare: str = ">=", to_x: bool = True):
         if compare not in _COMPARISONS:
             raise ValueError(f"RouteGate compare must be one of {tuple(_COMPARISONS)}, got {compare!r}")
+        super().__init__()
         self.compare, self.to_x = compare, bool(to_x)
+        self.x = self.y = self.x_wins = self.shape = self.grad_shape = self.output = None
 
     @property
     def symbol(self) -> str:  # type: ignore[override]  # read-only here: computed from the arguments
@@ -427,6 +443,10 @@ class _ConstantGate(Gate):
     """
 
     fill = 0.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.x = self.output = None
 
     def backward(self, upstream):
         (want_x,) = self.needs_input_grad
@@ -548,7 +568,9 @@ class LossScaleGate(_ConstantGate):
     local_gradient = ("∂{out}/∂{in0} = 0",)
 
     def __init__(self, reduction: str = "mean", rows: bool = False):
+        super().__init__()
         self.reduction, self.rows = reduction, bool(rows)
+        self.losses_ndim = None
 
     def forward(self, x):
         self.x = x

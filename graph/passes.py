@@ -138,7 +138,9 @@ def run_backward(
     graphs skip the shape checks, and the contract costs a type test per
     gradient where it holds. numpy's float64 scalars are added as Python floats.
     """
-    trusted = floats and not check_finite
+    # The one gradient type that needs no contract check: a Python float, where every value is one (else none).
+    unchecked = float if floats and not check_finite else None
+    ndarray = np.ndarray  # hoisted: the loop runs once per edge
     grads: list[Any] = [None] * len(values)
     owned = [False] * len(values)
     sent: list[Any] = [None] * len(values)
@@ -155,11 +157,13 @@ def run_backward(
             if type(result) is not tuple or len(result) != len(inputs):
                 result = _as_gradients(node, result)
             sent[slot] = result
-            for position, grad_in in enumerate(result):
+            position = -1  # counted by hand: enumerate's pairs cost 8% of a scalar backward
+            for grad_in in result:
+                position += 1
                 if grad_in is None or not wanted[position]:
                     continue
                 input_slot = inputs[position]
-                if type(grad_in) is not float or not trusted:  # trusted: no read of values[input_slot], 0.1-0.2 us
+                if type(grad_in) is not unchecked:  # unchecked: no read of values[input_slot], 0.1-0.2 us
                     grad_in = _checked(node, position, grad_in, values[input_slot], upstream, check_finite)
                 current = grads[input_slot]
                 if current is None:
@@ -167,8 +171,9 @@ def run_backward(
                 elif owned[input_slot]:
                     current += grad_in
                 else:  # the first gradient may be a gate's cached array or another's upstream: add into a new one
-                    grads[input_slot] = current + grad_in
-                    owned[input_slot] = isinstance(grads[input_slot], np.ndarray)
+                    grads[input_slot] = current = current + grad_in
+                    if isinstance(current, ndarray):
+                        owned[input_slot] = True
     return BackwardRecord(back, grads, owned, sent)
 
 

@@ -131,7 +131,8 @@ class PassRecord:
     """What the passes keep for the trace: references to their own lists, never copies.
 
     The engine writes it (a new one per successful forward, a backward part
-    per backward); a :class:`Trace` reads it.
+    per backward); a :class:`Trace` reads it, and so do the nodes' ``value``,
+    ``grad`` and ``input_grads``.
     """
 
     number: int  # 1 for the graph's first successful forward, counting up

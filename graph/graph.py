@@ -21,7 +21,7 @@ from graph.messages import all_finite, describe, non_finite, quoted
 from graph.node import Node, NodeKind
 from graph.passes import collector_paused, hand_over, run_backward, run_forward
 from graph.plan import BackwardPlan, Plan, backward_plan, forward_plan
-from graph.trace import PassRecord, Trace, read_only
+from graph.trace import BackwardRecord, PassRecord, Trace, read_only
 from graph.values import as_array, as_value
 
 __all__ = ["ComputationalGraph"]
@@ -60,6 +60,12 @@ class ComputationalGraph(GraphBuilder):
         self._forward_failed = False
         self._kept = True  # False after a forward(keep=False): backward then refuses
         self._record: PassRecord | None = None  # the last successful forward (and backward): what g.trace reads
+        # What the nodes show (see _shown_value): by node of the record's plan, its slot, built when first read;
+        # and the values and gradients assigned to nodes since, which they show instead of the record's.
+        self._slots: tuple[Plan | None, dict[Node, int]] = (None, {})
+        self._assigned_values: set[Node] = set()
+        self._assigned_grads: dict[Node, Any] = {}
+        self._spare: BackwardRecord | None = None  # see _spare_of
 
     @property
     def trace(self) -> Trace:
@@ -69,6 +75,8 @@ class ComputationalGraph(GraphBuilder):
         that flowed forward, the upstream gradient and the gradient sent back;
         the contributions summed where a node fans out. Read-only.
         """
+        if self._record is not None:
+            self._record.traced = True
         return Trace(self._record, self.nodes)
 
     # -- running ------------------------------------------------------------------
@@ -160,10 +168,12 @@ class ComputationalGraph(GraphBuilder):
         floats = run_forward(plan, values, check_finite, keep)
         results = [values[slot] for slot in plan.output_slots]
         if keep:
-            for node, value in zip(plan.order, values):
-                node._value = value  # a pass's own values: no version counted (see Node.value)
-            for node in self._nodes.values():
-                node.grad = node.input_grads = None
+            if self._record is not None and self._record.plan is not plan:
+                self._keep_shown_values(self._record, plan)
+                self._slots = (None, {})
+            self._assigned_values.clear()
+            self._assigned_grads.clear()
+            self._spare = self._spare_of(self._record)
             self._last_forward, self._read_versions = plan, read_versions
             self._record = PassRecord(self._record.number + 1 if self._record else 1, plan, values, floats=floats)
             self._change = None
@@ -243,16 +253,84 @@ class ComputationalGraph(GraphBuilder):
 
         record = self._record
         assert record is not None and record.plan is plan  # set with _last_forward
-        found = run_backward(back, record.values, seed, check_finite, record.floats)
+        spare, self._spare = self._spare, None
+        reused = spare.sent if spare is not None and spare.plan is back else None
+        found = run_backward(back, record.values, seed, check_finite, record.floats, reused)
         results = hand_over(back.results, found, record.values)
-        gate, array = NodeKind.GATE, np.ndarray
-        for node, grad_value, result in zip(plan.order, found.grads, found.sent):  # forward() cleared the others
-            if type(grad_value) is array and node.kind is gate:
-                grad_value = read_only(grad_value)
-            node.grad = grad_value
-            node.input_grads = result  # a tuple, or None where the node's backward did not run
+        for node in [node for node in self._assigned_grads if node in plan.needed]:
+            del self._assigned_grads[node]  # this pass's gradient replaces it
         record.backward = found
         return results
+
+    @staticmethod
+    def _spare_of(record: PassRecord | None) -> BackwardRecord | None:
+        """The backward of ``record``, which a new forward replaces, if the next backward may write into its lists.
+
+        A scalar backward makes a small tuple per gate (what it sent). Written
+        into the slots of the last backward's list, each frees the one before
+        it, so Python reuses them and a rerun allocates none: the garbage
+        collector is no longer set off by every rerun, to walk all of the
+        pass's lists (5-6% of a 10,000-gate rerun). Only on floats (a spare
+        list of arrays would hold memory between passes) and where no trace
+        was taken of the record (a trace shows its pass as it was).
+        """
+        if record is None or record.traced or not record.floats:
+            return None
+        return record.backward
+
+    # -- what the nodes show: their value, gradient and gradients sent, read from the record -----
+
+    def _shown_value(self, node: Node):
+        """An input's or gate's ``.value``: the last kept forward's, or an earlier one's where that did not run it."""
+        record = self._record
+        slot = None if record is None or node in self._assigned_values else self._slot(record.plan, node)
+        return node._value if record is None or slot is None else record.values[slot]
+
+    def _shown_grad(self, node: Node):
+        """A node's ``.grad``: as assigned since the last pass, else from the last backward (read-only for a gate)."""
+        if node in self._assigned_grads:
+            return self._assigned_grads[node]
+        record = self._record
+        if record is None or record.backward is None:
+            return None  # no backward since the last forward
+        slot = self._slot(record.plan, node)
+        if slot is None:
+            return None
+        grad = record.backward.grads[slot]
+        return read_only(grad) if node.kind is NodeKind.GATE else grad  # it may be the very array passed on
+
+    def _shown_input_grads(self, node: Node) -> tuple[Any, ...] | None:
+        """A gate node's ``.input_grads``: what its backward returned in the last backward pass, if it ran."""
+        record = self._record
+        if record is None or record.backward is None:
+            return None
+        slot = self._slot(record.plan, node)
+        return None if slot is None else record.backward.sent[slot]
+
+    def _assigned_value(self, node: Node) -> None:
+        """``node.value = ...`` on an input or gate: it shows that value until the next kept forward."""
+        self._assigned_values.add(node)
+
+    def _assigned_grad(self, node: Node, grad) -> None:
+        """``node.grad = ...`` (``zero_grad`` does it): shown until the next kept forward or a backward setting it."""
+        self._assigned_grads[node] = grad
+
+    def _slot(self, plan: Plan, node: Node) -> int | None:
+        """``node``'s slot in ``plan``, the last kept forward's; None where that forward did not run it."""
+        if self._slots[0] is not plan:
+            self._slots = (plan, {node: slot for slot, node in enumerate(plan.order)})
+        return self._slots[1].get(node)
+
+    def _keep_shown_values(self, record: PassRecord, plan: Plan) -> None:
+        """Before showing a forward of ``plan``: the inputs and gates it did not run go on showing ``record``'s values.
+
+        Those it ran show its record's, so they keep no value of their own (none held twice).
+        """
+        for node, slot in [*record.plan.feeds, *((step.node, step.slot) for step in record.plan.steps)]:
+            if node not in self._assigned_values:
+                node._value = record.values[slot]  # a pass's own value: no version counted (see Node.value)
+        for node in [*(read.node for read in plan.feeds), *(step.node for step in plan.steps)]:
+            node._value = None
 
     # -- diagrams and explanations: graph.views reads the graph, never runs it -----
 

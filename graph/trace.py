@@ -131,7 +131,8 @@ class PassRecord:
     """What the passes keep for the trace: references to their own lists, never copies.
 
     The engine writes it (a new one per successful forward, a backward part
-    per backward); a :class:`Trace` reads it.
+    per backward); a :class:`Trace` reads it, and so do the nodes' ``value``,
+    ``grad`` and ``input_grads``.
     """
 
     number: int  # 1 for the graph's first successful forward, counting up
@@ -140,6 +141,7 @@ class PassRecord:
     backward: BackwardRecord | None = None
     gates_hold_it: bool = True  # False once another forward has run: the gates' caches belong to that one
     floats: bool = False  # every value a Python float (run_forward tells): its backward needs no shape checks
+    traced: bool = False  # a Trace was taken of it: its lists are the trace's too, never written again
 
 
 class Trace:

@@ -158,6 +158,30 @@ def test_outputs_runs_only_what_they_need_and_needs_only_their_feeds():
     assert g.forward(x=3.0, y=1.0) == 7.0
 
 
+def test_nodes_show_the_last_kept_pass_that_ran_them_and_what_was_assigned_since():
+    g = ComputationalGraph()
+    x, y = g.input("x"), g.input("y")
+    double = g.add_gate(MultiplyGate(), x, 2.0, name="double")
+    total = g.add_gate(AddGate(), double, y, name="total")
+    g.forward(x=3.0, y=1.0)
+    g.backward()
+    assert (double.value, total.value, total.grad, total.input_grads) == (6.0, 7.0, 1.0, (1.0, 1.0))
+    g.forward(x=5.0, outputs="double")  # another plan: total keeps the value of the pass that ran it
+    assert (x.value, double.value, total.value, total.grad, total.input_grads) == (5.0, 10.0, 7.0, None, None)
+    x.grad, y.grad = "assigned", "assigned"
+    assert g.backward() == {"x": 2.0}
+    assert (x.grad, y.grad) == (2.0, "assigned")  # a backward sets the nodes its forward ran, and only those
+    g.forward(x=0.0, y=0.0, keep=False)
+    assert (x.value, double.value, total.value, x.grad) == (5.0, 10.0, 7.0, 2.0)
+    total.value = 0.0
+    g.forward(x=1.0, outputs="double")
+    assert (total.value, total.version, y.grad) == (0.0, 1, None)
+    g.forward(x=1.0, y=1.0)
+    assert total.value == 3.0
+    with pytest.raises(AttributeError):
+        total.input_grads = None  # type: ignore[misc]
+
+
 def test_several_outputs_return_a_dict_and_backward_asks_which():
     g = ComputationalGraph()
     x = g.input("x")

@@ -21,7 +21,7 @@ from graph.messages import all_finite, describe, non_finite, quoted
 from graph.node import Node, NodeKind
 from graph.passes import collector_paused, hand_over, run_backward, run_forward
 from graph.plan import BackwardPlan, Plan, backward_plan, forward_plan
-from graph.trace import BackwardRecord, PassRecord, Trace, read_only
+from graph.trace import PassRecord, Trace, read_only
 from graph.values import as_array, as_value
 
 __all__ = ["ComputationalGraph"]
@@ -65,7 +65,6 @@ class ComputationalGraph(GraphBuilder):
         self._slots: tuple[Plan | None, dict[Node, int]] = (None, {})
         self._assigned_values: set[Node] = set()
         self._assigned_grads: dict[Node, Any] = {}
-        self._spare: BackwardRecord | None = None  # see _spare_of
 
     @property
     def trace(self) -> Trace:
@@ -75,8 +74,6 @@ class ComputationalGraph(GraphBuilder):
         that flowed forward, the upstream gradient and the gradient sent back;
         the contributions summed where a node fans out. Read-only.
         """
-        if self._record is not None:
-            self._record.traced = True
         return Trace(self._record, self.nodes)
 
     # -- running ------------------------------------------------------------------
@@ -173,7 +170,6 @@ class ComputationalGraph(GraphBuilder):
                 self._slots = (None, {})
             self._assigned_values.clear()
             self._assigned_grads.clear()
-            self._spare = self._spare_of(self._record)
             self._last_forward, self._read_versions = plan, read_versions
             self._record = PassRecord(self._record.number + 1 if self._record else 1, plan, values, floats=floats)
             self._change = None
@@ -253,30 +249,12 @@ class ComputationalGraph(GraphBuilder):
 
         record = self._record
         assert record is not None and record.plan is plan  # set with _last_forward
-        spare, self._spare = self._spare, None
-        reused = spare.sent if spare is not None and spare.plan is back else None
-        found = run_backward(back, record.values, seed, check_finite, record.floats, reused)
+        found = run_backward(back, record.values, seed, check_finite, record.floats)
         results = hand_over(back.results, found, record.values)
         for node in [node for node in self._assigned_grads if node in plan.needed]:
             del self._assigned_grads[node]  # this pass's gradient replaces it
         record.backward = found
         return results
-
-    @staticmethod
-    def _spare_of(record: PassRecord | None) -> BackwardRecord | None:
-        """The backward of ``record``, which a new forward replaces, if the next backward may write into its lists.
-
-        A scalar backward makes a small tuple per gate (what it sent). Written
-        into the slots of the last backward's list, each frees the one before
-        it, so Python reuses them and a rerun allocates none: the garbage
-        collector is no longer set off by every rerun, to walk all of the
-        pass's lists (5-6% of a 10,000-gate rerun). Only on floats (a spare
-        list of arrays would hold memory between passes) and where no trace
-        was taken of the record (a trace shows its pass as it was).
-        """
-        if record is None or record.traced or not record.floats:
-            return None
-        return record.backward
 
     # -- what the nodes show: their value, gradient and gradients sent, read from the record -----
 

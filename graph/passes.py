@@ -128,12 +128,7 @@ class _SoleReader:
 
 
 def run_backward(
-    back: BackwardPlan,
-    values: list[Any],
-    seed,
-    check_finite: bool = False,
-    floats: bool = False,
-    sent: list[Any] | None = None,
+    back: BackwardPlan, values: list[Any], seed, check_finite: bool = False, floats: bool = False
 ) -> BackwardRecord:
     """Send ``seed`` back from ``back.output_slot`` through the gates, summing where a node fans out.
 
@@ -143,23 +138,18 @@ def run_backward(
     Python float gradient has its input's shape by construction: scalar
     graphs skip the shape checks, and the contract costs a type test per
     gradient where it holds. numpy's float64 scalars are added as Python floats.
-    What each gate sent goes into ``sent``, a list of the same backward's
-    last pass that nothing else reads any more, if one is given (see
-    ``ComputationalGraph._spare_of``), else into a new one.
     """
     # The one gradient type that needs no contract check: a Python float, where every value is one (else none).
     unchecked = float if floats and not check_finite else None
     ndarray = np.ndarray  # hoisted: the loop runs once per edge
     grads: list[Any] = [None] * len(values)
     owned = [False] * len(values)
-    if sent is None:
-        sent = [None] * len(values)
+    sent: list[Any] = [None] * len(values)
     grads[back.output_slot] = seed
     with collector_paused():
         for gate, inputs, slot, wanted in back.runs:
             upstream = grads[slot]
             if upstream is None:
-                sent[slot] = None  # what a reused list held there
                 continue
             try:
                 result = gate.backward(upstream)

@@ -141,7 +141,6 @@ class PassRecord:
     backward: BackwardRecord | None = None
     gates_hold_it: bool = True  # False once another forward has run: the gates' caches belong to that one
     floats: bool = False  # every value a Python float (run_forward tells): its backward needs no shape checks
-    traced: bool = False  # a Trace was taken of it: its lists are the trace's too, never written again
 
 
 class Trace:

@@ -49,7 +49,7 @@ def run_forward(plan: Plan, values: list[Any], check_finite: bool = False, keep:
     release = None if keep else plan.last_reads
     floats = all(type(values[slot]) is float for _, slot in [*plan.leaves, *plan.feeds])
     with collector_paused(), contextlib.nullcontext() if keep else _forward_only(plan, values):
-        for gate, inputs, slot in plan.runs:
+        for node, gate, inputs, slot in plan.steps:
             try:  # one and two arguments written out: a map and a starred call cost as much as a scalar gate
                 if len(inputs) == 1:
                     value = gate.forward(values[inputs[0]])
@@ -58,7 +58,7 @@ def run_forward(plan: Plan, values: list[Any], check_finite: bool = False, keep:
                 else:
                     value = gate.forward(*map(read, inputs))
             except INPUT_ERRORS as error:
-                node, arguments_in = plan.order[slot], [values[i] for i in inputs]
+                arguments_in = [values[i] for i in inputs]
                 raise GateError(
                     f"forward of {describe(node)} failed on {arguments(node, arguments_in)}: {error}"
                 ) from error
@@ -68,7 +68,6 @@ def run_forward(plan: Plan, values: list[Any], check_finite: bool = False, keep:
                 else:
                     floats = False
             if check_finite and not all_finite(value):
-                node = plan.order[slot]
                 raise NonFiniteError(
                     f"forward of {describe(node)} produced {non_finite(value)}; its inputs: "
                     + "; ".join(f"{i.name} {statistics(values[s])}" for i, s in zip(node.inputs, inputs))
@@ -147,16 +146,16 @@ def run_backward(
     sent: list[Any] = [None] * len(values)
     grads[back.output_slot] = seed
     with collector_paused():
-        for gate, inputs, slot, wanted in back.runs:
+        for node, gate, inputs, slot, wanted in back.steps:
             upstream = grads[slot]
             if upstream is None:
                 continue
             try:
                 result = gate.backward(upstream)
             except INPUT_ERRORS as error:
-                raise GateError(f"backward of {describe(_node_at(back, slot))} failed: {error}") from error
+                raise GateError(f"backward of {describe(node)} failed: {error}") from error
             if type(result) is not tuple or len(result) != len(inputs):
-                result = _as_gradients(_node_at(back, slot), result)
+                result = _as_gradients(node, result)
             sent[slot] = result
             position = -1  # counted by hand: enumerate's pairs cost 8% of a scalar backward
             for grad_in in result:
@@ -165,7 +164,7 @@ def run_backward(
                     continue
                 input_slot = inputs[position]
                 if type(grad_in) is not unchecked:  # unchecked: no read of values[input_slot], 0.1-0.2 us
-                    grad_in = _checked(back, slot, position, grad_in, values[input_slot], upstream, check_finite)
+                    grad_in = _checked(node, position, grad_in, values[input_slot], upstream, check_finite)
                 current = grads[input_slot]
                 if current is None:
                     grads[input_slot] = grad_in
@@ -189,13 +188,8 @@ def _as_gradients(node: Node, result) -> tuple:
     return tuple(result)
 
 
-def _node_at(back: BackwardPlan, slot: int) -> Node:
-    """The node of the backward step at ``slot``, for a message: the loop itself reads no node."""
-    return next(step.node for step in back.steps if step.slot == slot)
-
-
-def _checked(back: BackwardPlan, slot: int, position: int, grad_in, value, upstream, check_finite: bool):
-    """A gradient the step at ``slot`` sent, checked against the gate contract: shaped like its input, finite if asked.
+def _checked(node: Node, position: int, grad_in, value, upstream, check_finite: bool):
+    """One gradient checked against the gate contract: shaped like its input's value, and finite on request.
 
     numpy's float64 scalars (a gate computing on a float with numpy) are
     returned as Python floats, which the pass adds.
@@ -203,13 +197,11 @@ def _checked(back: BackwardPlan, slot: int, position: int, grad_in, value, upstr
     if type(grad_in) is np.float64:
         grad_in = float(grad_in)
     if shape_of(grad_in) != shape_of(value):
-        node = _node_at(back, slot)
         raise GateContractError(
             f"{describe(node)}: backward returned a gradient of shape {shape_of(grad_in)} for "
             f"input {position} ({node.inputs[position].name!r}), expected its shape {shape_of(value)}"
         )
     if check_finite and not all_finite(grad_in):
-        node = _node_at(back, slot)
         raise NonFiniteError(
             f"backward of {describe(node)} sent {non_finite(grad_in)} to input {position} "
             f"({node.inputs[position].name!r}, value {statistics(value)}); upstream {statistics(upstream)}"

@@ -113,11 +113,6 @@ class BackwardPlan:
         """The output's name now (a plan holds nodes, so it follows a rename)."""
         return self.output_node.name
 
-    @functools.cached_property
-    def runs(self) -> list[tuple[Gate, tuple[int, ...], int, tuple[bool, ...]]]:
-        """``steps`` as the backward loop reads them: ``(gate, inputs, slot, wanted)``; see :attr:`Plan.runs`."""
-        return [(gate, inputs, slot, wanted) for _, gate, inputs, slot, wanted in self.steps]
-
 
 @dataclass
 class Plan:
@@ -140,16 +135,6 @@ class Plan:
     def outputs(self) -> tuple[str, ...]:
         """The outputs' names now."""
         return tuple([node.name for node in self.output_nodes])
-
-    @functools.cached_property
-    def runs(self) -> list[tuple[Gate, tuple[int, ...], int]]:
-        """``steps`` as the forward loop reads them: ``(gate, inputs, slot)``, plain tuples, made on first use.
-
-        A named record is a tuple subclass, which Python unpacks through the
-        iterator protocol, and the node is for messages only (``order[slot]``):
-        without both, the passes over a 10,000-gate scalar graph took 12% less.
-        """
-        return [(gate, inputs, slot) for _, gate, inputs, slot in self.steps]
 
     @functools.cached_property
     def last_reads(self) -> dict[int, tuple[int, ...]]:

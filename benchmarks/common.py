@@ -54,7 +54,7 @@ def load_torch():
 
 
 def arguments(description: str, switches: dict[str, str] | None = None, **defaults) -> argparse.Namespace:
-    """The options every benchmark takes (--quick for a short run, --json FILE to append the lines to) and ``switches``."""
+    """The options every benchmark takes (--quick for a short run, --json FILE for the lines), and ``switches``."""
     parser = argparse.ArgumentParser(description=description)
     for flag, text in (switches or {}).items():
         parser.add_argument(flag, action="store_true", help=text)

@@ -46,22 +46,43 @@ def update(params, grads) -> None:
         param -= LR * grad
 
 
-def bare_sugar(weights, biases):
-    """``(X @ W1.T + b1).relu() @ W2.T + b2`` and the loss, the eight gates called directly."""
+def bare_sugar(weights, biases, keep: bool = False, copy: bool = False):
+    """``(X @ W1.T + b1).relu() @ W2.T + b2`` and the loss, the eight gates called directly.
+
+    Two of the graph's promises, each added alone to the bare loop: ``keep``
+    holds every value and gradient of the step until the next step ends (the
+    graph keeps its last pass for ``.value``, ``.grad`` and ``g.trace``);
+    ``copy`` gives each weight its gradient in memory of its own (backward
+    hands the caller arrays no other node shares, and ``W.T``'s gradient is
+    the transpose of ``W``'s).
+    """
     (w1, w2), (b1, b2) = [w.copy() for w in weights], [b.copy() for b in biases]
     t1, t2, m1, m2 = TransposeGate(), TransposeGate(), MatMulGate(), MatMulGate()
     a1, a2, relu, loss = AddGate(), AddGate(), ReLUGate(), SoftmaxCrossEntropyGate()
     m1.needs_input_grad, loss.needs_input_grad = (False, True), (True, False)
+    kept: list = []
 
     def step(x, y):
-        hidden = relu.forward(a1.forward(m1.forward(x, t1.forward(w1)), b1))
-        value = loss.forward(a2.forward(m2.forward(hidden, t2.forward(w2)), b2), y)
+        w1t, w2t = t1.forward(w1), t2.forward(w2)
+        product1 = m1.forward(x, w1t)
+        z1 = a1.forward(product1, b1)
+        hidden = relu.forward(z1)
+        product2 = m2.forward(hidden, w2t)
+        z2 = a2.forward(product2, b2)
+        value = loss.forward(z2, y)
         grad_z2, _ = loss.backward(np.float32(1))
         grad_m2, grad_b2 = a2.backward(grad_z2)
         grad_hidden, grad_w2t = m2.backward(grad_m2)
-        grad_m1, grad_b1 = a1.backward(relu.backward(grad_hidden)[0])
+        grad_z1 = relu.backward(grad_hidden)[0]
+        grad_m1, grad_b1 = a1.backward(grad_z1)
         grad_w1t = m1.backward(grad_m1)[1]
-        update((w1, b1, w2, b2), (t1.backward(grad_w1t)[0], grad_b1, t2.backward(grad_w2t)[0], grad_b2))
+        grad_w1, grad_w2 = t1.backward(grad_w1t)[0], t2.backward(grad_w2t)[0]
+        if copy:
+            grad_w1, grad_w2 = grad_w1.copy(), grad_w2.copy()
+        update((w1, b1, w2, b2), (grad_w1, grad_b1, grad_w2, grad_b2))
+        if keep:
+            kept[:] = [w1t, w2t, product1, z1, hidden, product2, z2, grad_z2, grad_m2, grad_b2, grad_hidden]
+            kept.extend([grad_w2t, grad_z1, grad_m1, grad_b1, grad_w1t, grad_w1, grad_w2])
         return value
 
     return step
@@ -197,6 +218,8 @@ def main() -> None:
             "LinearGate, bare loop": bare_linear(weights, biases),
             "LinearGate, graph": graph_linear,
             "sugar, bare loop": bare_sugar(weights, biases),
+            "sugar, bare + pass kept": bare_sugar(weights, biases, keep=True),
+            "sugar, bare + W copies": bare_sugar(weights, biases, copy=True),
             "sugar, graph": graph_sugar,
         }
         runs = {name: training_step.timed(step, data, steps) for name, step in steps_by_name.items()}

@@ -53,9 +53,11 @@ def load_torch():
     return torch
 
 
-def arguments(description: str, **defaults) -> argparse.Namespace:
-    """The options every benchmark takes: --quick for a short run, --json FILE to append the lines to."""
+def arguments(description: str, switches: dict[str, str] | None = None, **defaults) -> argparse.Namespace:
+    """The options every benchmark takes (--quick for a short run, --json FILE for the lines), and ``switches``."""
     parser = argparse.ArgumentParser(description=description)
+    for flag, text in (switches or {}).items():
+        parser.add_argument(flag, action="store_true", help=text)
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run, noisier figures)")
     parser.add_argument(
         "--json", type=Path, default=RESULTS / "bench.jsonl", help="file the JSON lines are appended to"

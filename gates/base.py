@@ -74,6 +74,9 @@ class Gate:
         skip its cache, so that the pass lets each value go once the gates
         after it have read it, rather than the gate holding its last inputs
         until its next forward.
+    overwritable : callable or None
+        Set by the graph for a pass no backward reads: ``overwritable(position)``
+        answers :meth:`can_overwrite`. None otherwise.
     needs_input_grad : tuple of bool
         Which inputs want a gradient. The graph sets it before backward; used
         alone, a gate wants them all. A gate may skip an unwanted gradient and
@@ -108,6 +111,7 @@ class Gate:
     symbol = "?"
     local_gradient: str | tuple[str, ...] = ""
     backward_follows = True
+    overwritable: Callable[[int], bool] | None = None
     _needs_input_grad: tuple[bool, ...] | None = None
     _owner: str | None = None  # the name of the node the gate stands at, set by the graph that adds it
 
@@ -120,6 +124,8 @@ class Gate:
         # and one more object for the collector to traverse per gate (benchmarks/README.md, row 8's fourth pass).
         self._owner = None
         self._needs_input_grad = None
+        self.backward_follows = True
+        self.overwritable = None
 
     def forward(self, *inputs):
         """Compute the output from the inputs, caching what backward needs."""
@@ -139,7 +145,7 @@ class Gate:
         (``ReLUGate`` does). So a gate must not return an array that it keeps
         using in later forwards: the gate after it may overwrite it.
         """
-        return False
+        return self.overwritable is not None and self.overwritable(position)
 
     def jvp(self, *tangents):
         """Forward mode: the output's tangent from one tangent per input (None for zero).

@@ -85,8 +85,8 @@ def _forward_only(plan: Plan, values: list[Any]) -> Iterator[None]:
 
     Every gate's ``backward_follows`` is False, so that it may keep no cache;
     a gate that is the only reader of another gate's value gets
-    ``can_overwrite``, which says whether it may write its output into that
-    value's array. Measured on the main example's scoring
+    ``overwritable``, which its ``can_overwrite`` asks whether it may write
+    its output into that value's array. Measured on the main example's scoring
     (benchmarks/mnist_memory.py, batches of 2,000): the inputs and ReLU masks
     cached from the batch before, and this batch's masks, held 3.6 MiB of the
     13.5 MiB traced peak; a ReLU beside its input, 1 MiB more.
@@ -97,17 +97,16 @@ def _forward_only(plan: Plan, values: list[Any]) -> Iterator[None]:
         gate.backward_follows = False
         gates.append(gate)
         if slot in sole_reads:
-            gate.can_overwrite = _SoleReader(values, inputs, sole_reads[slot])  # type: ignore[method-assign]
+            gate.overwritable = _SoleReader(values, inputs, sole_reads[slot])
     try:
         yield
-    finally:
+    finally:  # attributes every gate sets in __init__: a name set later would give each gate a dict of its own
         for gate in gates:
-            del gate.backward_follows  # the class's True again
-            vars(gate).pop("can_overwrite", None)  # the class's False again
+            gate.backward_follows, gate.overwritable = True, None
 
 
 class _SoleReader:
-    """A gate's ``can_overwrite`` in a pass no backward reads: for the inputs only it reads, made by this pass."""
+    """A gate's ``overwritable`` in a pass no backward reads: for the inputs only it reads, made by this pass."""
 
     def __init__(self, values: list[Any], inputs: tuple[int, ...], positions: frozenset[int]):
         self.values, self.inputs, self.positions = values, inputs, positions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import tracemalloc
 
 import numpy as np
@@ -138,10 +139,35 @@ def test_gates_keep_no_cache_in_a_pass_no_backward_reads_and_cache_again_after()
     assert all(gate.backward_follows for gate in gates)
     with pytest.raises(GateError):  # a scoring pass that fails half-way also gives the gates back their caching
         model.graph.forward({"X": np.zeros((3, 784), np.float32), "Y": np.array([0, 1, 99])}, keep=False)
-    assert all(gate.backward_follows for gate in gates)
+    assert all(gate.backward_follows and gate.overwritable is None for gate in gates)
+    assert not relu.can_overwrite(0)
     model.forward(model.inputs(x[:5]), model.targets(y[:5]))
     assert linear.a.shape == (5, 32)
     assert set(model.backward()) == {"W1", "b1", "W2", "b2", "W3", "b3"}
+
+
+def test_a_scoring_pass_gives_no_gate_a_dict_of_its_own():
+    # Gates set backward_follows and overwritable in __init__. A pass that set them as names the gates did not
+    # have yet (or read vars(gate)) made CPython give every gate a dict of its own, for good: 272 bytes a
+    # gate and slower reruns on a large scalar graph. With its attributes in the instance's compact array, a
+    # gate's referents are those values; a dict among them is that dict (these gates hold no dict otherwise).
+    g = ComputationalGraph()
+    x = g.input("x")
+    node = x
+    for _ in range(200):
+        node = (node * 0.5).relu() + x
+    g.forward(x=1.0)
+    g.backward()
+    gates = [n.gate for n in g.nodes if n.gate is not None]
+
+    def with_a_dict():
+        return sum(any(type(referent) is dict for referent in gc.get_referents(gate)) for gate in gates)
+
+    assert with_a_dict() == 0
+    scored = g.forward(x=2.0, keep=False)
+    assert with_a_dict() == 0
+    assert g.forward(x=2.0) == scored
+    assert all(gate.backward_follows and gate.overwritable is None for gate in gates)
 
 
 def test_a_second_scoring_runs_with_nothing_of_the_first_alive():

@@ -160,8 +160,11 @@ class ComputationalGraph(GraphBuilder):
 
         self._forward_failed = True  # until the pass completes; backward is refused meanwhile
         self._last_forward = None
-        if self._record is not None:
-            self._record.gates_hold_it = False
+        record = self._record
+        if record is not None and keep:
+            record.gates_hold_it = False
+        elif record is not None and not any(scored is plan for scored in record.scored_by):
+            record.scored_by.append(plan)  # its gates hold this pass now; the record's others still hold theirs
         floats = run_forward(plan, values, check_finite, keep)
         results = [values[slot] for slot in plan.output_slots]
         if keep:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -140,6 +140,9 @@ class PassRecord:
     values: list[Any]  # the forward's value of each slot of ``plan.order``
     backward: BackwardRecord | None = None
     gates_hold_it: bool = True  # False once another forward has run: the gates' caches belong to that one
+    # The plans of the passes that kept nothing (keep=False) since: the graph's last record is still this one,
+    # but the gates those plans ran hold another pass's caches.
+    scored_by: list[Plan] = field(default_factory=list)
     floats: bool = False  # every value a Python float (run_forward tells): its backward needs no shape checks
 
 
@@ -273,7 +276,8 @@ class Trace:
             Jacobian (see :func:`graph.jacobian`).
         BackwardError
             Another forward has run since the traced one (the gates hold its
-            values now): take ``g.trace`` again.
+            values now): take ``g.trace`` again; or, where that forward kept
+            nothing (``keep=False``), run forward and backward again.
         """
         key = (edge.target, edge.position)
         if key in self._local:
@@ -282,17 +286,23 @@ class Trace:
         built = self._build()
         if record is None or built.nodes[self._known(edge.target)].forward is None:
             raise BackwardError(f"node {edge.target!r} did not run in the traced forward: it has no local gradient")
+        slot = built.slots[edge.target]
+        target, value = record.plan.order[slot], record.values[slot]
+        if math.prod(shape_of(value)) != 1:  # whatever the gates hold now: no gate is asked
+            raise ShapeError(
+                f"node {edge.target!r} has shape {shape_of(value)}: its local gradient is a Jacobian, not one number "
+                "per input element; see graph.jacobian"
+            )
+        if any(target in plan.needed for plan in record.scored_by):
+            raise BackwardError(
+                f"gate {edge.target!r} no longer holds what forward {record.number}, which this trace describes, "
+                "cached: a forward(keep=False) since (Model.predict and models.evaluate run those) ran it on other "
+                "values; run forward() and backward() again to see its local gradients"
+            )
         if not record.gates_hold_it:
             raise BackwardError(
                 f"forward {record.number}, which this trace describes, is no longer the last forward: "
                 "the gates hold a later one's values; take g.trace again"
-            )
-        slot = built.slots[edge.target]
-        target, value = record.plan.order[slot], record.values[slot]
-        if math.prod(shape_of(value)) != 1:
-            raise ShapeError(
-                f"node {edge.target!r} has shape {shape_of(value)}: its local gradient is a Jacobian, not one number "
-                "per input element; see graph.jacobian"
             )
         gate = target.gate
         assert gate is not None  # a gate node: it has incoming edges

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import networkx as nx
 
-from graph.errors import ShapeError
+from graph.errors import BackwardError, ShapeError
 
 if TYPE_CHECKING:
     from graph.graph import ComputationalGraph
@@ -117,14 +117,17 @@ class LastPass:
         """d(target)/d(input ``position``) at the last forward's values, where ``target`` has one element.
 
         The trace's :meth:`~graph.trace.Trace.local_gradient`; None where the
-        target holds an array (its local gradient is a Jacobian) or sent nothing.
+        target holds an array (its local gradient is a Jacobian), sent nothing,
+        or no longer holds what the traced forward cached (a ``forward(keep=False)``
+        ran its gate since: the diagram and the explanation then show the
+        pass's values and gradients without that local gradient).
         """
         edge = self._edge(target, position)
         if edge is None or edge.sent is None:
             return None
         try:
             return self.trace.local_gradient(edge)
-        except ShapeError:
+        except (ShapeError, BackwardError):
             return None
 
     def received(self, node: Node) -> list[Contribution]:

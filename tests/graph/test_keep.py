@@ -55,7 +55,7 @@ def test_node_values_gradients_and_the_trace_stay_those_of_the_last_kept_pass():
     trace = g.trace
     assert trace.forward == trace_before.forward and trace.backward == "loss"
     np.testing.assert_array_equal(trace.nodes["out"].value, out_before)
-    with pytest.raises(BackwardError, match="is no longer the last forward"):
+    with pytest.raises(BackwardError, match=r"no longer holds what forward 1.*keep=False"):
         trace.local_gradient(trace.incoming("loss")[0])  # the gates hold the unkept pass now
 
 
@@ -252,3 +252,41 @@ def test_scoring_writes_each_relu_into_the_hidden_layer_it_reads():
         tracemalloc.stop()
     np.testing.assert_allclose(probabilities[:10], expected, rtol=1e-6)
     assert peak < 1.2 * 2000 * 256 * 4  # one (2000, 256) hidden layer, not Z1 and A1 side by side
+
+
+def test_a_models_diagram_and_explanation_are_the_same_after_predict_and_evaluate():
+    # Before: the loss's local gradient (a one-element target) was refused once any forward(keep=False) had run,
+    # although predict never runs the loss gate, so a model's diagram could not be drawn after scoring.
+    model = MLP([4, 5, 3], seed=0)
+    rng = np.random.default_rng(7)
+    x, y = rng.random((6, 4)), np.array([0, 1, 2, 0, 1, 2])
+    model.forward(model.inputs(x), model.targets(y))
+    model.backward()
+    drawn, explained = model.graph.to_dot().source, model.graph.explain()
+    model.predict(x[:2])
+    evaluate(model, x, y)
+    assert model.graph.to_dot().source == drawn
+    assert model.graph.explain() == explained
+
+
+def test_a_local_gradient_of_a_gate_a_scoring_pass_ran_is_refused_and_the_others_are_still_given():
+    g = ComputationalGraph()
+    x, w = g.input("x"), g.parameter("w", 3.0)
+    scored = (x * w).tanh()
+    scored.name = "scored"
+    other = x * 2.0
+    other.name = "other"
+    total = scored + other
+    total.name = "total"
+    g.forward(x=0.5)
+    g.backward()
+    edge_of = {(edge.target, edge.position): edge for edge in g.trace.edges}
+    other_local = g.trace.local_gradient(edge_of[("other", 0)])
+    g.forward(x=1.5, outputs="scored", keep=False)  # runs mul_1 and scored, not other or total
+    trace = g.trace
+    assert trace.local_gradient(edge_of[("other", 0)]) == other_local == 2.0
+    with pytest.raises(BackwardError, match=r"gate .scored. no longer holds .*keep=False.*run forward\(\) and"):
+        trace.local_gradient(edge_of[("scored", 0)])
+    g.forward(x=0.5)
+    g.backward()
+    assert g.trace.local_gradient(edge_of[("scored", 0)]) == pytest.approx(1 - np.tanh(1.5) ** 2)

@@ -56,7 +56,6 @@ class ComputationalGraph(GraphBuilder):
         super().__init__()
         self._plans: dict[tuple[str, ...] | None, Plan] = {}
         self._last_forward: Plan | None = None  # None also after a change of structure: backward then refuses
-        self._read_versions: list[int] = []  # the version of each leaf of that plan, as forward read it
         self._forward_failed = False
         self._kept = True  # False after a forward(keep=False): backward then refuses
         self._record: PassRecord | None = None  # the last successful forward (and backward): what g.trace reads
@@ -154,7 +153,7 @@ class ComputationalGraph(GraphBuilder):
         values: list[Any] = [None] * len(plan.order)
         for node, slot in plan.leaves:
             values[slot] = node.value
-        read_versions = [node.version for node, _ in plan.leaves]
+        read_versions = tuple([node.version for node, _ in plan.leaves])
         for read in plan.feeds:
             values[read.slot] = as_value(feeds[read.name], read.name)
 
@@ -173,8 +172,9 @@ class ComputationalGraph(GraphBuilder):
                 self._slots = (None, {})
             self._assigned_values.clear()
             self._assigned_grads.clear()
-            self._last_forward, self._read_versions = plan, read_versions
-            self._record = PassRecord(self._record.number + 1 if self._record else 1, plan, values, floats=floats)
+            self._last_forward = plan
+            number = self._record.number + 1 if self._record else 1
+            self._record = PassRecord(number, plan, values, floats=floats, read_versions=read_versions)
             self._change = None
         self._forward_failed, self._kept = False, keep
         if single or (outputs is None and len(plan.outputs) == 1):
@@ -234,10 +234,11 @@ class ComputationalGraph(GraphBuilder):
         NonFiniteError
             With ``check_finite``, a gradient holds NaN or infinity.
         """
-        plan = self._last_forward
+        plan, record = self._last_forward, self._record
         if plan is None:
             raise BackwardError(f"backward() needs a successful forward() first: {self._why_no_forward()}")
-        for (node, _), version in zip(plan.leaves, self._read_versions):
+        assert record is not None and record.plan is plan  # set with _last_forward
+        for (node, _), version in zip(plan.leaves, record.read_versions):
             if node.version != version:
                 raise BackwardError(
                     f"{node.kind} {node.name!r} changed after the forward() that backward() would differentiate "
@@ -250,8 +251,6 @@ class ComputationalGraph(GraphBuilder):
         if check_finite and not all_finite(seed):
             raise NonFiniteError(f"backward grad (the seed of output {out_node.name!r}) holds {non_finite(seed)}")
 
-        record = self._record
-        assert record is not None and record.plan is plan  # set with _last_forward
         found = run_backward(back, record.values, seed, check_finite, record.floats)
         results = hand_over(back.results, found, record.values)
         for node in [node for node in self._assigned_grads if node in plan.needed]:

@@ -40,9 +40,10 @@ class NodeRecord(NamedTuple):
         ``"input"``, ``"parameter"``, ``"constant"`` or ``"gate"``, as ``Node.kind`` (a ``str`` enum).
     value
         What the traced forward computed here (for a gate), was fed (an
-        input) or read (a parameter or constant); None when that forward did
-        not run this node, even if ``node.value`` still holds a value of an
-        earlier pass.
+        input) or read (a parameter or constant: its array, which an
+        optimiser's step changes in place; see ``Trace.changed``); None when
+        that forward did not run this node, even if ``node.value`` still
+        holds a value of an earlier pass.
     forward : int or None
         The number of the forward pass that computed ``value``:
         ``Trace.forward`` for every node that pass ran, None for the others.
@@ -144,6 +145,7 @@ class PassRecord:
     # but the gates those plans ran hold another pass's caches.
     scored_by: list[Plan] = field(default_factory=list)
     floats: bool = False  # every value a Python float (run_forward tells): its backward needs no shape checks
+    read_versions: tuple[int, ...] = ()  # by ``plan.leaves``: the version of each parameter and constant it read
 
 
 class Trace:
@@ -177,6 +179,10 @@ class Trace:
         forward's order, arguments in order.
     fan_outs : tuple of FanOut
         The nodes whose gradient was a sum of several edges' contributions.
+    changed : tuple of str
+        The parameters and constants whose value changed after the traced
+        forward read it (e.g. an optimiser's step): their values here are
+        their values now.
 
     Examples
     --------
@@ -238,6 +244,21 @@ class Trace:
     @property
     def nodes(self) -> Mapping[str, NodeRecord]:
         return self._build().nodes
+
+    @property
+    def changed(self) -> tuple[str, ...]:
+        """The parameters and constants changed since the traced forward read them, as of now.
+
+        An optimiser's step, an assignment to ``.value`` or ``mark_changed()``
+        counts. The trace holds a leaf's own array, not a copy, so for these
+        ``nodes[name].value`` (and the edges' ``value``) is the value now, while
+        every gradient is still the traced pass's. Views say so beside them.
+        """
+        record = self._record
+        if record is None:
+            return ()
+        leaves = zip(record.plan.leaves, record.read_versions)
+        return tuple(leaf.node.name for leaf, version in leaves if leaf.node.version != version)
 
     @property
     def edges(self) -> tuple[EdgeRecord, ...]:

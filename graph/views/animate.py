@@ -69,6 +69,7 @@ from graph.views.focus import Focus, count_paths, focus_on
 from graph.views.record import LastPass
 from graph.views.text import (
     chain_rule,
+    changed_lines,
     expression,
     fan_out_sum,
     format_value,
@@ -375,6 +376,10 @@ def to_html(
             f" · focus: the {count:,} path{'s' if count != 1 else ''} from {where.node} "
             f"to {', '.join(where.outputs)}, the rest faded"
         )
+    trace = graph.trace
+    changed = changed_lines(trace.changed, trace.forward)
+    if changed:
+        summary += " · " + " ".join(changed)
     data = {
         "title": title or "Backpropagation, step by step",
         "summary": summary,

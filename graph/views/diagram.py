@@ -72,6 +72,7 @@ from graph.views.focus import Focus, focus_on
 from graph.views.record import LastPass
 from graph.views.text import (
     chain_rule,
+    changed_lines,
     contents_lines,
     fan_out_sum,
     local_formula,
@@ -324,9 +325,11 @@ def to_dot(
     style = _Style(values, grads, explain, local_gradients, precision, max_elements, rankdir, _theme(theme))
     if focus is not None:
         style.focus = focus_on(graph, focus)
-    dot = _draw(LastPass(graph), style, collapse, compact, rows)
+    last = LastPass(graph)
+    dot = _draw(last, style, collapse, compact, rows)
     if legend:
-        _add_legend(dot, style, "out0" if graph.outputs else None)  # out0: the first output's arrow's end
+        changed = changed_lines(last.trace.changed, last.trace.forward) if values else []
+        _add_legend(dot, style, changed, "out0" if graph.outputs else None)  # out0: the first output's arrow's end
     return dot
 
 
@@ -803,8 +806,11 @@ def _tag(text: str, tag: str) -> str:
     return f"<{tag}>{text}</{tag}>" if tag else text
 
 
-def _add_legend(dot: _Diagram, style: _Style, beside: str | None) -> None:
-    """A key to the diagram's writing, beside the end of the first output's arrow: where the pass ends."""
+def _add_legend(dot: _Diagram, style: _Style, changed: list[str], beside: str | None) -> None:
+    """A key to the diagram's writing, beside the end of the first output's arrow: where the pass ends.
+
+    ``changed``: the lines saying which parameters changed since the pass (their values are drawn as they are now).
+    """
     theme = style.theme
     rows = []
     if style.values:
@@ -821,6 +827,8 @@ def _add_legend(dot: _Diagram, style: _Style, beside: str | None) -> None:
     if style.focus is not None:
         paths = f"thick: the paths from {style.focus.node} to {', '.join(style.focus.outputs)}"
         rows.append(("gg-legend-focus", f'<font point-size="9" color="{theme.ink}"><b>{_html(paths)}</b></font>'))
+    for line in changed:
+        rows.append(("gg-legend-changed", f'<font point-size="9" color="{theme.note}">{_html(line)}</font>'))
     if not rows:
         return
     label = _table(rows)

@@ -19,6 +19,7 @@ from graph.views.record import LastPass
 from graph.views.text import (
     brief,
     chain_rule,
+    changed_lines,
     expression,
     fan_out_sum,
     grad_name,
@@ -116,6 +117,9 @@ def explain(
         f"backward pass from {seed.name}, seed {grad_name(seed.name)} = {brief(last.grad(seed), precision)}; "
         "nodes in reverse topological order"
     ]
+    changed = changed_lines(last.trace.changed, last.trace.forward)
+    if changed:
+        blocks.append(" ".join(changed))
     blocks += [node_block(last, node, precision) for node in last.backward_order]
     reached = set(last.backward_order)
     skipped = [node.name for node in graph.nodes if node not in reached and node.kind != "constant"]

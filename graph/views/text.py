@@ -45,6 +45,7 @@ __all__ = [
     "LINE_WIDTH",
     "wrapped",
     "contents_lines",
+    "changed_lines",
 ]
 
 # The longest line written into a box that summarises many things: a diagram stays as wide whatever the model's size.
@@ -497,6 +498,24 @@ def wrapped(items: Sequence[str], width: int = LINE_WIDTH) -> list[str]:
         else:
             lines.append(text)
     return lines
+
+
+def changed_lines(names: Sequence[str], forward: int | None, width: int = LINE_WIDTH) -> list[str]:
+    """What a view writes when parameters changed after the pass it shows (an optimiser's step): lines of ``width``.
+
+    The pass's record holds their arrays, not copies, so their values are
+    drawn as they are now beside gradients of the pass: the reader is told.
+
+    >>> changed_lines(["W1", "b1"], 8)
+    ['changed since forward 8 (e.g. an optimiser step):', 'W1, b1: values shown as they are now']
+    >>> changed_lines([], 8)
+    []
+    """
+    if not names:
+        return []
+    return wrapped([f"changed since forward {forward} (e.g. an optimiser step):"], width) + wrapped(
+        [*names[:-1], f"{names[-1]}: values shown as they are now"], width
+    )
 
 
 def contents_lines(

@@ -263,3 +263,32 @@ def test_the_trace_holds_the_passes_own_arrays_not_copies():
     assert trace.nodes["w"].value.base is w.value
     assert trace.nodes[square.name].value.base is square.value
     assert np.shares_memory(trace.nodes["w"].grad, w.grad)
+
+
+def test_parameters_stepped_after_the_traced_pass_are_named_and_the_views_say_their_values_are_todays(tmp_path):
+    # The record holds each parameter's own array, which an optimiser updates in place: a diagram drawn after
+    # optimizer.step() showed the new weights beside the old pass's gradients, and nothing said so.
+    from models import SGD
+
+    g = ComputationalGraph()
+    x = g.input("x")
+    w = g.parameter("w", np.array([1.0, -2.0]))
+    b = g.parameter("b", 0.5)
+    loss = ((x * w).sum() + b) ** 2
+    loss.name = "loss"
+    g.forward(x=np.array([3.0, 4.0]))
+    g.backward()
+    assert g.trace.changed == ()
+    assert "changed since" not in g.explain() and "changed since" not in g.to_dot(legend=True).source
+    SGD([w], lr=0.1).step()
+    trace = g.trace
+    assert trace.changed == ("w",)
+    np.testing.assert_array_equal(trace.nodes["w"].value, w.value)  # the value now, as the trace says
+    assert "changed since forward 1 (e.g. an optimiser step): w: values shown as they are now" in g.explain()
+    drawn = g.to_dot(legend=True).source
+    assert "changed since forward 1" in drawn and "w: values shown as they are now" in drawn
+    assert "changed since forward 1" in g.animate(tmp_path / "pass.html").read_text()  # the page's summary line
+    b.value = 0.0
+    assert g.trace.changed == ("w", "b")
+    g.forward(x=np.array([3.0, 4.0]))
+    assert g.trace.changed == ()

@@ -376,8 +376,7 @@ def to_html(
             f" · focus: the {count:,} path{'s' if count != 1 else ''} from {where.node} "
             f"to {', '.join(where.outputs)}, the rest faded"
         )
-    trace = graph.trace
-    changed = changed_lines(trace.changed, trace.forward)
+    changed = changed_lines(graph.trace)
     if changed:
         summary += " · " + " ".join(changed)
     data = {

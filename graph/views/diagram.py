@@ -328,7 +328,7 @@ def to_dot(
     last = LastPass(graph)
     dot = _draw(last, style, collapse, compact, rows)
     if legend:
-        changed = changed_lines(last.trace.changed, last.trace.forward) if values else []
+        changed = changed_lines(last.trace) if values else []
         _add_legend(dot, style, changed, "out0" if graph.outputs else None)  # out0: the first output's arrow's end
     return dot
 

@@ -117,7 +117,7 @@ def explain(
         f"backward pass from {seed.name}, seed {grad_name(seed.name)} = {brief(last.grad(seed), precision)}; "
         "nodes in reverse topological order"
     ]
-    changed = changed_lines(last.trace.changed, last.trace.forward)
+    changed = changed_lines(last.trace)
     if changed:
         blocks.append(" ".join(changed))
     blocks += [node_block(last, node, precision) for node in last.backward_order]

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from gates import Gate
     from graph.graph import ComputationalGraph
     from graph.node import Node
+    from graph.trace import Trace
     from graph.views.record import LastPass
 
 __all__ = [
@@ -500,20 +501,27 @@ def wrapped(items: Sequence[str], width: int = LINE_WIDTH) -> list[str]:
     return lines
 
 
-def changed_lines(names: Sequence[str], forward: int | None, width: int = LINE_WIDTH) -> list[str]:
-    """What a view writes when parameters changed after the pass it shows (an optimiser's step): lines of ``width``.
+def changed_lines(trace: Trace, width: int = LINE_WIDTH) -> list[str]:
+    """What a view writes when parameters changed after the pass ``trace`` shows (``Trace.changed``), in lines.
 
     The pass's record holds their arrays, not copies, so their values are
     drawn as they are now beside gradients of the pass: the reader is told.
 
-    >>> changed_lines(["W1", "b1"], 8)
-    ['changed since forward 8 (e.g. an optimiser step):', 'W1, b1: values shown as they are now']
-    >>> changed_lines([], 8)
+    >>> from graph import ComputationalGraph
+    >>> g = ComputationalGraph()
+    >>> w, b = g.parameter("W1", [1.0]), g.parameter("b1", [0.0])
+    >>> _ = (w * b).sum()
+    >>> _ = g.forward()
+    >>> changed_lines(g.trace)
     []
+    >>> w.value, b.value = [2.0], [1.0]
+    >>> changed_lines(g.trace)
+    ['changed since forward 1 (e.g. an optimiser step):', 'W1, b1: values shown as they are now']
     """
+    names = trace.changed
     if not names:
         return []
-    return wrapped([f"changed since forward {forward} (e.g. an optimiser step):"], width) + wrapped(
+    return wrapped([f"changed since forward {trace.forward} (e.g. an optimiser step):"], width) + wrapped(
         [*names[:-1], f"{names[-1]}: values shown as they are now"], width
     )
 

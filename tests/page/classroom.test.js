@@ -4,7 +4,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const page = require("../../graph/views/page/page.js");
 
-const {step, xq, yq, qf, zf} = require("./lecture.js");
+const {step, xq, yq, qf, zf, nodes, edges} = require("./lecture.js");
 // f = (x + y) z with the leaves x, y, z skipped in the forward pass.
 const skipped = [
   step("forward", "q", "= 3", [xq, yq]),
@@ -15,8 +15,6 @@ const skipped = [
   step("backward", "x", "dL/dx = -4", [xq], -4),
   step("backward", "y", "dL/dy = -4", [yq], -4),
 ];
-const nodes = ["x", "y", "z", "q", "f"];
-const edges = [xq, yq, qf, zf, {source: "f", target: null}];
 
 test("a skipped leaf appears with the first forward step that reads it", () => {
   const planned = page.plan(skipped, nodes, edges);

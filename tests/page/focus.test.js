@@ -4,7 +4,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const page = require("../../graph/views/page/page.js");
 
-const {step, xq, yq, qf, zf} = require("./lecture.js");
+const {step, xq, yq, qf, zf, nodes, edges} = require("./lecture.js");
 const circuit = [
   step("forward", "x", "= -2"),
   step("forward", "y", "= 5"),
@@ -17,8 +17,6 @@ const circuit = [
   step("backward", "x", "dL/dx = -4", [xq], -4),
   step("backward", "y", "dL/dy = -4", [yq], -4),
 ];
-const nodes = ["x", "y", "z", "q", "f"];
-const edges = [xq, yq, qf, zf, {source: "f", target: null}];
 // The page data's focus for focus="x", as animate.py writes it.
 const focusX = {node: "x", outputs: ["f"], nodes: ["f", "q", "x"], edges: [qf, xq]};
 

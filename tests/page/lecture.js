@@ -7,5 +7,8 @@ function step(phase, node, badge, edges = [], answer = null) {
 }
 const xq = {source: "x", target: "q"}, yq = {source: "y", target: "q"};
 const qf = {source: "q", target: "f"}, zf = {source: "z", target: "f"};
+// Its nodes in creation order and its edges, the last the output's arrow.
+const nodes = ["x", "y", "z", "q", "f"];
+const edges = [xq, yq, qf, zf, {source: "f", target: null}];
 
-module.exports = {step, xq, yq, qf, zf};
+module.exports = {step, xq, yq, qf, zf, nodes, edges};

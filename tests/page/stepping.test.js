@@ -20,14 +20,7 @@ const circuit = [
   step("backward", "x", "dL/dx = -4", [], [{source: "x", target: "q"}]),
   step("backward", "y", "dL/dy = -4", [], [{source: "y", target: "q"}]),
 ];
-const nodes = ["x", "y", "z", "q", "f"];
-const edges = [
-  {source: "x", target: "q"},
-  {source: "y", target: "q"},
-  {source: "q", target: "f"},
-  {source: "z", target: "f"},
-  {source: "f", target: null},
-];
+const {nodes, edges} = require("./lecture.js");
 
 function byEdge(seen) {
   return Object.fromEntries(seen.edges.map((edge) => [`${edge.source}->${edge.target}`, edge]));
